@@ -1,0 +1,55 @@
+"""Atomic file writes (temp name in the same folder, then rename) for the meshing outputs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from meshing.errors import ExportError
+
+
+def check_writable(path: str | Path) -> Path:
+    """Create ``path``'s folder if needed and check a file can be written there; ExportError otherwise."""
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise ExportError(f"{path}: is a folder, expected a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ExportError(f"{path}: cannot be written ({e.strerror or e})") from None
+    return path
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Yield temporary paths beside ``paths``; rename them all into place only if the block succeeds.
+
+    Renames happen after everything was written, so a failure while writing leaves no output at all.
+    """
+    finals = [Path(p) for p in paths]
+    tmps: list[Path] = []
+    try:
+        for p in finals:
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".tmp{p.suffix}", dir=p.parent)
+            os.close(fd)
+            tmps.append(Path(tmp))
+        yield tmps
+        for tmp, p in zip(tmps, finals):
+            os.replace(tmp, p)
+    finally:
+        for tmp in tmps:
+            if tmp.exists():
+                tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Single-file form of :func:`atomic_paths`."""
+    with atomic_paths([path]) as (tmp,):
+        yield tmp
