@@ -153,3 +153,48 @@ def intrinsics(fov_y_deg: float, width: int, height: int) -> np.ndarray:
     """(3, 3) pinhole intrinsics with square pixels and the principal point at the image centre."""
     f = 0.5 * height / np.tan(np.deg2rad(fov_y_deg) / 2)
     return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
+
+
+def skew(w: torch.Tensor) -> torch.Tensor:
+    """(n, 3) -> (n, 3, 3) cross-product matrices."""
+    z = torch.zeros_like(w[:, 0])
+    return torch.stack([
+        torch.stack([z, -w[:, 2], w[:, 1]], -1),
+        torch.stack([w[:, 2], z, -w[:, 0]], -1),
+        torch.stack([-w[:, 1], w[:, 0], z], -1),
+    ], -2)
+
+
+def so3_exp(w: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices exp([w]x) for axis-angle vectors w (n, 3)."""
+    return torch.linalg.matrix_exp(skew(w))
+
+
+class CameraRefinement(torch.nn.Module):
+    """Per-camera pose and focal corrections, zero-initialised (identity).
+
+    ``R = R0 exp([ω]x)`` (rotation update in the camera frame), ``t = t0 + δt``, ``f = f0 exp(δ)``.
+    ``forward(K0 (n,3,3), c2w0 (n,4,4)) -> (K, c2w)`` differentiable in ω, δt, δ.
+    """
+
+    def __init__(self, n_cameras: int) -> None:
+        super().__init__()
+        self.rotation = torch.nn.Parameter(torch.zeros(n_cameras, 3, dtype=torch.float64))
+        self.translation = torch.nn.Parameter(torch.zeros(n_cameras, 3, dtype=torch.float64))
+        self.log_focal = torch.nn.Parameter(torch.zeros(n_cameras, dtype=torch.float64))
+
+    def forward(self, K0: torch.Tensor, c2w0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        R = c2w0[:, :3, :3] @ so3_exp(self.rotation.to(c2w0.dtype))
+        t = c2w0[:, :3, 3] + self.translation.to(c2w0.dtype)
+        bottom = c2w0[:, 3:, :]
+        c2w = torch.cat([torch.cat([R, t[:, :, None]], 2), bottom], 1)
+        scale = torch.exp(self.log_focal.to(K0.dtype))[:, None, None]
+        E = torch.zeros(3, 3, dtype=K0.dtype, device=K0.device)
+        E[:2, :2] = 1.0  # fx, skew, fy scale; the principal point does not
+        K = K0 * (1.0 + (scale - 1.0) * E)
+        return K, c2w
+
+    @torch.no_grad()
+    def apply_to(self, cams: Cameras) -> Cameras:
+        K, c2w = self(torch.as_tensor(cams.K), torch.as_tensor(cams.c2w))
+        return Cameras(K.numpy(), c2w.numpy(), cams.width, cams.height)

@@ -1,4 +1,5 @@
-"""NeuS / IDR scene folders: ``image/``, ``mask/``, ``cameras_sphere.npz``.
+"""NeuS / IDR scene folders: ``image/``, ``mask/``, ``cameras_sphere.npz`` (+ optional ``neuhead.json``
+with the world units, which plain NeuS data lacks).
 
 ``world_mat_i`` projects world points to pixels, ``scale_mat_i`` maps the unit sphere to the world,
 so ``P_i = world_mat_i @ scale_mat_i`` projects unit-sphere points; it is decomposed into K and c2w.
@@ -6,6 +7,7 @@ so ``P_i = world_mat_i @ scale_mat_i`` projects unit-sphere points; it is decomp
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -14,7 +16,7 @@ import numpy as np
 from neuhead.cameras import Cameras
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
-from neuhead.io import atomic_path, list_images, read_image, read_mask, write_png
+from neuhead.io import atomic_path, list_images, read_image, read_mask, write_json, write_png
 
 
 def decompose_projection(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,12 +89,19 @@ def load_neus(folder: str | Path, views=None) -> Scene:
                 raise InputError(f"{mask_files[i]}: mask size {m.shape[1]}x{m.shape[0]} does not match its image {img.shape[1]}x{img.shape[0]}")
             masks.append(m)
     h, w = images[0].shape[:2]
+    units = "unit"
+    if (folder / "neuhead.json").is_file():
+        try:
+            units = str(json.loads((folder / "neuhead.json").read_text()).get("units", "unit"))
+        except ValueError as e:
+            raise InputError(f"{folder / 'neuhead.json'}: not valid JSON ({e})") from None
     return Scene(
         images=np.stack(images),
         masks=np.stack(masks) if masks else None,
         cameras=Cameras(np.stack(Ks), np.stack(c2ws), w, h),
         to_world=scale0,
         names=[image_files[i].stem for i in idx],
+        units=units,
     )
 
 
@@ -122,4 +131,5 @@ def write_neus(scene: Scene, folder: str | Path) -> Path:
     with atomic_path(folder / "cameras_sphere.npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **neus_camera_arrays(scene))
+    write_json(folder / "neuhead.json", {"units": scene.units})
     return folder

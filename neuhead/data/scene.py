@@ -25,6 +25,8 @@ class Scene:
     to_world: np.ndarray = field(default_factory=lambda: np.eye(4))
     names: list[str] = field(default_factory=list)
     landmarks: dict[str, np.ndarray] | None = None
+    units: str = "unit"
+    """units of the world frame: "mm", "cm", "m" or "unit" (unknown)"""
 
     def __post_init__(self) -> None:
         n = len(self.images)

@@ -1,0 +1,182 @@
+"""Every constant of the method, in frozen dataclasses. Presets are instances, not code copies.
+
+Read top to bottom: the model (fields, scene-specific layers), rendering, losses, fitting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the SDF, radiance and background networks and which layers are scene-specific."""
+
+    sdf_hidden: int = 256
+    """width of the SDF network's hidden layers"""
+    sdf_layers: int = 8
+    """number of hidden layers of the SDF network (it has sdf_layers + 1 linear layers)"""
+    sdf_skip: tuple[int, ...] = (4,)
+    """linear-layer indices whose input is concatenated with the encoded point (divided by sqrt 2)"""
+    pe_freqs: int = 6
+    """positional-encoding frequencies of the SDF input (0 = raw xyz)"""
+    feature_dim: int = 256
+    """size of the geometry feature passed from the SDF to the radiance network"""
+    rgb_hidden: int = 256
+    """width of the radiance network's hidden layers"""
+    rgb_layers: int = 4
+    """number of hidden layers of the radiance network"""
+    use_viewdir: bool = False
+    """feed the view direction (PE 4) to the radiance network (NeuS does; Multi-NeuS does not)"""
+    weight_norm: bool = True
+    """weight normalisation of every linear layer (NeuS default)"""
+    init_radius: float = 0.5
+    """geometric initialisation: the initial SDF is a sphere of this radius"""
+    init_variance: float = 0.3
+    """initial learnable variance v (inv_s = exp(10 v))"""
+    scene_kind: Literal["shared", "independent", "lowrank"] = "lowrank"
+    """kind of the scene-specific layers"""
+    rank: int = 1000
+    """rank of the low-rank scene-specific layers"""
+    sdf_scene_layers: int = 4
+    """how many of the SDF network's first linear layers are scene-specific (paper: 4 of 9)"""
+    rgb_scene_layers: int = 2
+    """how many of the radiance network's first linear layers are scene-specific (paper: 2 of 5)"""
+    lowrank_init_noise: float = 0.02
+    """relative std of the noise added to each low-rank basis vector at initialisation"""
+    bg_hidden: int = 128
+    """width of the per-scene NeRF++ background network (meta-learning only)"""
+    bg_layers: int = 4
+    """hidden layers of the background network"""
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Ray sampling and compositing."""
+
+    n_samples: int = 64
+    """uniform samples per ray between near and far"""
+    n_importance: int = 64
+    """samples added by NeuS up-sampling, in up_sample_steps equal steps"""
+    up_sample_steps: int = 4
+    """number of up-sampling steps (inv_s = 64 * 2^i at step i)"""
+    perturb: bool = True
+    """one random shift per ray of the uniform samples while training"""
+    background: Literal["white", "black", "random", "none"] = "random"
+    """background composited behind the object when training with masks"""
+    chunk: int = 2048
+    """rays per chunk when rendering whole images"""
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights."""
+
+    color: float = 1.0
+    """colour L1 weight"""
+    eikonal: float = 0.1
+    """eikonal (|grad f| - 1)^2 weight"""
+    mask: float = 0.1
+    """mask BCE weight on the accumulated opacity"""
+    eikonal_radius: float = 1.2
+    """eikonal only on points with |x| below this"""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One fitting stage: which parameters move, for how long, at what rate."""
+
+    name: str = "all"
+    """stage name in logs and reports"""
+    params: Literal["all", "scene", "scene+cameras", "all+cameras"] = "all"
+    """parameter set optimised in this stage"""
+    iters: int = 300_000
+    """iterations of this stage"""
+    lr: float = 5e-4
+    """peak learning rate"""
+    warmup: int = 5000
+    """linear warm-up iterations"""
+    schedule: Literal["cosine", "plateau", "constant"] = "cosine"
+    """learning-rate schedule after warm-up"""
+    final_lr_ratio: float = 0.05
+    """cosine schedule ends at lr * this"""
+    plateau_patience: int = 500
+    """plateau schedule: iterations without a 1% improvement of the smoothed loss before lr *= plateau_factor"""
+    plateau_factor: float = 0.316
+    """plateau schedule: learning-rate factor"""
+    early_stop_drops: int = 3
+    """plateau schedule: stop the stage after this many lr drops"""
+    camera_lr_ratio: float = 0.1
+    """learning rate of camera refinement relative to lr"""
+    cos_anneal_end: int = 50_000
+    """NeuS cos-annealing iterations (0 = off)"""
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """A fitting run: model, rendering, losses and stages."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    stages: tuple[StageConfig, ...] = (StageConfig(),)
+    batch_rays: int = 512
+    """rays per iteration"""
+    mask_ray_fraction: float = 0.0
+    """fraction of rays drawn inside the (dilated) mask bounding box; the rest anywhere"""
+    focal_penalty: float = 1e-2
+    """L2 weight on the log-focal change of refined cameras"""
+    checkpoint_every: int = 500
+    """iterations between checkpoints"""
+    seed: int = 0
+    """seed of every random choice (rays, perturbation, initialisation)"""
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+PAPER_MODEL = ModelConfig()
+QUICK_MODEL = ModelConfig(
+    sdf_hidden=64, sdf_layers=4, sdf_skip=(2,), pe_freqs=6, feature_dim=32, rgb_hidden=64, rgb_layers=2,
+    weight_norm=False, rank=64, sdf_scene_layers=2, rgb_scene_layers=1, bg_hidden=32, bg_layers=2,
+)
+QUICK_RENDER = RenderConfig(n_samples=32, n_importance=32, up_sample_steps=2)
+
+#: from-scratch NeuS (the --no-prior baseline)
+SCRATCH_PRESETS: dict[str, FitConfig] = {
+    "paper": FitConfig(
+        model=replace(PAPER_MODEL, scene_kind="shared"),
+        stages=(StageConfig(name="scratch", params="all", iters=300_000, lr=5e-4, warmup=5000),),
+    ),
+    "quick": FitConfig(
+        model=replace(QUICK_MODEL, scene_kind="shared"),
+        render=QUICK_RENDER,
+        stages=(StageConfig(name="scratch", params="all", iters=3000, lr=1e-2 / 2, warmup=100,
+                            cos_anneal_end=1000),),
+        batch_rays=256,
+        checkpoint_every=250,
+    ),
+}
+
+
+def to_dict(cfg) -> dict:
+    """Plain-JSON form of a config (tuples become lists)."""
+    return asdict(cfg)
+
+
+def from_dict(cls, d: dict):
+    """Inverse of ``to_dict`` for FitConfig / ModelConfig / ... (unknown keys are an error)."""
+    kw = {}
+    names = {f.name: f for f in fields(cls)}
+    for k, v in d.items():
+        if k not in names:
+            raise ValueError(f"{cls.__name__}: unknown field {k!r}")
+        kw[k] = v
+    if cls is FitConfig:
+        kw["model"] = from_dict(ModelConfig, kw["model"])
+        kw["render"] = from_dict(RenderConfig, kw["render"])
+        kw["loss"] = from_dict(LossConfig, kw["loss"])
+        kw["stages"] = tuple(from_dict(StageConfig, s) for s in kw["stages"])
+    if cls is ModelConfig:
+        kw["sdf_skip"] = tuple(kw["sdf_skip"])
+    return cls(**kw)

@@ -1,0 +1,266 @@
+"""Fitting one scene: from scratch (the NeuS baseline) or as scene N+1 of a prior (two stages).
+
+A fit is a list of ``StageConfig``: each names the parameters it moves (``all``, ``scene``, with or
+without ``cameras``), its iterations, learning rate and schedule. Checkpoints (every
+``checkpoint_every`` iterations and at the end) hold the model, optimizer, camera refinement and the
+random-generator state, so a killed run resumes exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuhead.cameras import CameraRefinement, Rays, pixel_rays, sphere_near_far
+from neuhead.config import FitConfig, StageConfig, to_dict
+from neuhead.data.scene import Scene
+from neuhead.losses import total_loss
+from neuhead.model.multineus import MultiNeuS
+from neuhead.render import background_color, model_fns, render_rays
+from neuhead.train.checkpoint import (Checkpoint, load_checkpoint, load_optimizer, optimizer_tensors,
+                                      save_checkpoint)
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+class PixelSampler:
+    """Random pixels of a scene's images as tensors: images (n, H, W, 3), masks (n, H, W) or None."""
+
+    def __init__(self, scene: Scene, device: str | torch.device = "cpu") -> None:
+        self.images = torch.as_tensor(scene.images, device=device)
+        self.masks = None if scene.masks is None else torch.as_tensor(scene.masks, device=device)
+        self.n, self.h, self.w = scene.images.shape[:3]
+
+    def sample(self, n_rays: int, generator: torch.Generator, views: torch.Tensor | None = None):
+        """(cam_idx, u, v, rgb (n, 3), mask (n, 1) or None) for n_rays random pixels (of ``views`` if given)."""
+        if views is None:
+            cam = torch.randint(0, self.n, (n_rays,), generator=generator)
+        else:
+            cam = views[torch.randint(0, len(views), (n_rays,), generator=generator)]
+        u = torch.randint(0, self.w, (n_rays,), generator=generator)
+        v = torch.randint(0, self.h, (n_rays,), generator=generator)
+        cd, ud, vd = (t.to(self.images.device) for t in (cam, u, v))
+        rgb = self.images[cd, vd, ud]
+        mask = None if self.masks is None else self.masks[cd, vd, ud][:, None]
+        return cam, u, v, rgb, mask
+
+
+def make_rays(cams_K: torch.Tensor, cams_c2w: torch.Tensor, cam, u, v) -> Rays:
+    """Rays (float32) for pixels of the given (possibly refined, differentiable) cameras."""
+    o, d = pixel_rays(cams_K[cam], cams_c2w[cam], u.to(cams_K.device), v.to(cams_K.device))
+    near, far, _ = sphere_near_far(o.detach(), d.detach())
+    return Rays(o.float(), d.float(), near.float(), far.float())
+
+
+def lr_factor(stage: StageConfig, it: int, plateau_scale: float) -> float:
+    """Learning-rate multiplier at iteration ``it`` of a stage: linear warm-up then cosine/plateau/constant."""
+    if stage.warmup > 0 and it < stage.warmup:
+        return (it + 1) / stage.warmup
+    if stage.schedule == "cosine":
+        p = (it - stage.warmup) / max(1, stage.iters - stage.warmup)
+        a = stage.final_lr_ratio
+        return (math.cos(math.pi * min(p, 1.0)) + 1.0) * 0.5 * (1 - a) + a
+    if stage.schedule == "plateau":
+        return plateau_scale
+    return 1.0
+
+
+@dataclass
+class Plateau:
+    """Reduce-on-plateau on an exponentially smoothed loss; counts drops for early stopping."""
+
+    patience: int
+    factor: float
+    best: float = float("inf")
+    smoothed: float | None = None
+    since_best: int = 0
+    scale: float = 1.0
+    drops: int = 0
+
+    def update(self, loss: float) -> None:
+        self.smoothed = loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
+        if self.smoothed < self.best * 0.99:
+            self.best, self.since_best = self.smoothed, 0
+        else:
+            self.since_best += 1
+            if self.since_best >= self.patience:
+                self.scale *= self.factor
+                self.drops += 1
+                self.since_best = 0
+                self.best = self.smoothed
+
+
+@dataclass
+class FitResult:
+    """A fitted model and how it got there. ``history``: per stage, a list of (iteration, losses)."""
+
+    model: MultiNeuS
+    scene_index: int
+    scene: Scene
+    cameras_refined: CameraRefinement | None
+    history: dict[str, list[tuple[int, dict[str, float]]]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    peak_memory_mb: float = 0.0
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (MB); GPU peak added when on CUDA."""
+    mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if torch.cuda.is_available():
+        mb += torch.cuda.max_memory_allocated() / 2**20
+    return mb
+
+
+def _stage_params(model: MultiNeuS, stage: StageConfig, scene_index: int, cam_ref: CameraRefinement | None):
+    """Parameter groups of a stage. 'scene' stages move only ``scene_index``'s rows (others get zero
+    gradient through a hook-free trick: we mask their gradients before the step)."""
+    groups = []
+    if stage.params.startswith("all"):
+        groups.append({"params": list(model.parameters()), "lr": stage.lr, "name": "model"})
+    else:
+        groups.append({"params": model.scene_parameters(), "lr": stage.lr, "name": "scene"})
+    if stage.params.endswith("cameras") and cam_ref is not None:
+        groups.append({"params": list(cam_ref.parameters()), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
+    return groups
+
+
+def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
+              out_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
+              device: str = "cpu", callback=None) -> FitResult:
+    """Fit the SDF + radiance of ``scene`` following ``cfg.stages``.
+
+    model: an existing (prior) model; None builds a fresh one from ``cfg.model`` (from scratch).
+    scene_index: which scene of ``model`` is fitted (default: the last). out_dir: where the checkpoint
+    goes (none written when None). resume: continue from ``out_dir``'s checkpoint.
+    """
+    from tqdm.auto import tqdm
+
+    t_start = time.perf_counter()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    if model is None:
+        model = MultiNeuS(cfg.model, n_scenes=1, seed=cfg.seed)
+    model = model.to(device)
+    scene_index = model.n_scenes - 1 if scene_index is None else scene_index
+    refine = any(s.params.endswith("cameras") for s in cfg.stages)
+    cam_ref = CameraRefinement(len(scene)).to(device) if refine else None
+    K0 = torch.as_tensor(scene.cameras.K, device=device)
+    c2w0 = torch.as_tensor(scene.cameras.c2w, device=device)
+    sampler = PixelSampler(scene, device)
+    ckpt_path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+
+    start_stage, start_it = 0, 0
+    history: dict[str, list] = {s.name: [] for s in cfg.stages}
+    ckpt: Checkpoint | None = None
+    if resume and ckpt_path is not None and ckpt_path.is_file():
+        ckpt = load_checkpoint(ckpt_path)
+        model.load_state_dict(ckpt.model_state())
+        if cam_ref is not None and ckpt.prefixed("cameras."):
+            cam_ref.load_state_dict(ckpt.prefixed("cameras."))
+        gen.set_state(ckpt.tensors["rng"])
+        start_stage, start_it = ckpt.meta["stage"], ckpt.meta["iteration"]
+        history.update({k: [tuple(e) for e in v] for k, v in ckpt.meta["history"].items()})
+        log.info("resuming %s at stage %d iteration %d", ckpt_path, start_stage, start_it)
+
+    total_iters = sum(s.iters for s in cfg.stages)
+    done_before = sum(s.iters for s in cfg.stages[:start_stage]) + start_it
+    bar = tqdm(total=total_iters, initial=done_before, disable=not progress, desc="fit", dynamic_ncols=True)
+    fns = model_fns(model, scene_index)
+    timings: dict[str, float] = {}
+
+    for si in range(start_stage, len(cfg.stages)):
+        stage = cfg.stages[si]
+        t_stage = time.perf_counter()
+        opt = torch.optim.Adam(_stage_params(model, stage, scene_index, cam_ref), lr=stage.lr)
+        plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
+        it0 = start_it if si == start_stage else 0
+        if ckpt is not None and si == start_stage and it0 > 0:
+            load_optimizer(opt, ckpt)
+            plateau = Plateau(**ckpt.meta["plateau"])
+        scene_only = not stage.params.startswith("all")
+        it = it0
+        model.train()
+        while it < stage.iters:
+            f = lr_factor(stage, it, plateau.scale)
+            for g in opt.param_groups:
+                base = stage.lr * (stage.camera_lr_ratio if g.get("name") == "cameras" else 1.0)
+                g["lr"] = base * f
+            cam, u, v, rgb, mask = sampler.sample(cfg.batch_rays, gen)
+            K, c2w = (cam_ref(K0, c2w0) if cam_ref is not None else (K0, c2w0))
+            rays = make_rays(K, c2w, cam, u, v)
+            bg = background_color(cfg.render.background, len(cam), gen) if mask is not None else None
+            if bg is not None:
+                bg = bg.to(device)
+                rgb = rgb * mask + bg * (1 - mask)
+            anneal = 1.0 if stage.cos_anneal_end <= 0 else min(1.0, it / stage.cos_anneal_end)
+            out = render_rays(rays, fns, cfg.render, training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
+            loss, logs = total_loss(out, rgb, mask, cfg.loss)
+            if cam_ref is not None and stage.params.endswith("cameras"):
+                loss = loss + cfg.focal_penalty * (cam_ref.log_focal ** 2).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if scene_only:
+                _keep_scene_rows(model, scene_index)
+            opt.step()
+            it += 1
+            if stage.schedule == "plateau":
+                plateau.update(logs["total"])
+            bar.update(1)
+            if it % 10 == 0 or it == stage.iters:
+                bar.set_postfix(stage=stage.name, loss=f"{logs['total']:.4f}", psnr=f"{logs['psnr']:.1f}")
+                history[stage.name].append((it, logs))
+            if callback is not None:
+                callback(stage, it, logs)
+            stop = stage.schedule == "plateau" and plateau.drops >= stage.early_stop_drops
+            if ckpt_path is not None and (it % cfg.checkpoint_every == 0 or it == stage.iters or stop):
+                _save(ckpt_path, model, opt, cam_ref, gen, cfg, scene, scene_index, si, it, history, plateau)
+            if stop:
+                log.info("stage %s: early stop at iteration %d (loss plateau)", stage.name, it)
+                break
+        timings[stage.name] = time.perf_counter() - t_stage
+        if ckpt_path is not None:  # the next stage starts from iteration 0
+            _save(ckpt_path, model, opt, cam_ref, gen, cfg, scene, scene_index, si + 1, 0, history, Plateau(1, 1.0))
+    bar.close()
+    timings["total"] = time.perf_counter() - t_start
+    model.eval()
+    return FitResult(model, scene_index, scene, cam_ref, history, timings, peak_memory_mb())
+
+
+def _keep_scene_rows(model: MultiNeuS, scene_index: int) -> None:
+    """Zero the gradient of every other scene's rows of the per-scene parameters (scene-only stages)."""
+    for p in model.scene_parameters():
+        if p.grad is not None:
+            keep = p.grad[scene_index].clone()
+            p.grad.zero_()
+            p.grad[scene_index] = keep
+
+
+def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iteration, history, plateau) -> None:
+    opt_t, opt_meta = optimizer_tensors(opt)
+    extra = dict(opt_t)
+    extra["rng"] = gen.get_state()
+    if cam_ref is not None:
+        extra.update({f"cameras.{k}": v.detach().clone() for k, v in cam_ref.state_dict().items()})
+    meta = {
+        "kind": "fit",
+        "config": to_dict(cfg),
+        "n_scenes": model.n_scenes,
+        "scene_index": scene_index,
+        "to_world": np.asarray(scene.to_world).tolist(),
+        "world_units": scene.units,
+        "stage": stage,
+        "iteration": iteration,
+        "history": history,
+        "optim": opt_meta,
+        "plateau": {k: getattr(plateau, k) for k in ("patience", "factor", "best", "smoothed", "since_best", "scale", "drops")},
+        "image_size": [scene.width, scene.height],
+    }
+    save_checkpoint(path, model, meta, extra)
