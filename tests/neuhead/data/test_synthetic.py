@@ -1,0 +1,91 @@
+"""Synthetic heads: exact cameras, landmarks on the rendered surface, mm ground truth, determinism."""
+
+import numpy as np
+import pytest
+
+from neuhead.data.canonical import reference_array
+from neuhead.data.synthetic import HeadConfig, load_head_model, make_head_scene, synthesize
+from neuhead.data.synthetic.head import sample_head
+from neuhead.data.synthetic.scene import ground_truth
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return synthesize(3, n_views=6, res=96, rig="portrait")
+
+
+def test_landmarks_project_inside_mask_on_depth_tested_surface(synth):
+    scene, gt = synth.scene, synth.gt
+    cams = scene.world_cameras()
+    names = list(gt.landmarks)
+    pts = np.stack([gt.landmarks[n] for n in names])
+    uv, z = cams.project(pts)  # (n, 6, 2), (n, 6)
+    footprint = z / cams.K[:, None, 0, 0]  # mm per pixel at the landmark
+    n_visible = 0
+    for i in range(len(cams)):
+        for j in range(len(names)):
+            u, v = uv[i, j]
+            assert 0 <= u < cams.width and 0 <= v < cams.height
+            c, r = int(u), int(v)
+            win = synth.depth[i, max(r - 1, 0): r + 2, max(c - 1, 0): c + 2]
+            hit = synth.hit[i, max(r - 1, 0): r + 2, max(c - 1, 0): c + 2]
+            # depth test: some pixel within 1 px sees the surface at the landmark's depth
+            visible = (hit & (np.abs(win - z[i, j]) < 2.0 * footprint[i, j])).any()
+            if visible:
+                n_visible += 1
+                assert scene.masks[i, r, c] > 0.5
+                assert synth.hit[i, r, c]
+    assert n_visible >= 0.8 * len(cams) * len(names)
+    # all six are visible in the frontal view
+    assert all(abs(synth.depth[0, int(v), int(u)] - z[0, j]) < 3 * footprint[0, j] for j, (u, v) in enumerate(uv[0]))
+
+
+def test_depth_backprojects_onto_the_ground_truth_surface(synth):
+    """Exact cameras: pixel-centre depth, back-projected with the Scene's cameras, lies on the GT mesh."""
+    cams = synth.scene.world_cameras()
+    pts = []
+    for i in range(len(cams)):
+        v, u = np.nonzero(synth.hit[i])
+        d = synth.depth[i, v, u]
+        x = np.stack([(u + 0.5 - cams.K[i, 0, 2]) / cams.K[i, 0, 0], (v + 0.5 - cams.K[i, 1, 2]) / cams.K[i, 1, 1], np.ones_like(d)], 1)
+        pts.append((x * d[:, None]) @ cams.c2w[i, :3, :3].T + cams.c2w[i, :3, 3])
+    pts = np.concatenate(pts)
+    sdf = synth.gt.sdf(pts)
+    assert np.abs(sdf).max() < 0.05  # mm (float32 ray casting at ~1.5 m)
+
+
+def test_ground_truth_is_in_mm_and_closed():
+    model = load_head_model()
+    for seed in range(8):
+        head = sample_head(model, np.random.default_rng(seed), HeadConfig(), hair=True)
+        gt = ground_truth(model, head)
+        assert 130.0 <= gt.head_breadth() <= 170.0
+        mesh = gt.mesh()
+        assert mesh.is_watertight and mesh.volume > 0
+    inside = gt.landmarks["nose_tip"] - np.array([0, 0, 60.0])
+    s = gt.sdf(np.stack([inside, inside + [0, 0, 500.0]]))
+    assert s[0] < -10 and s[1] > 300
+
+
+def test_canonical_frame_puts_heads_in_the_unit_sphere(synth):
+    scene, gt = synth.scene, synth.gt
+    T = np.linalg.inv(scene.to_world)
+    p = gt.vertices @ T[:3, :3].T + T[:3, 3]
+    assert np.linalg.norm(p, axis=1).max() < 0.95
+    # landmarks land near the reference (identity shape differs from the mean, not more than ~1 cm)
+    lm = np.stack([gt.landmarks[n] for n in ("right_eye", "left_eye", "nose_tip", "nose_base", "right_lips", "left_lips")])
+    canon = lm @ gt.to_canonical[:3, :3].T + gt.to_canonical[:3, 3]
+    assert np.linalg.norm(canon - reference_array(), axis=1).max() < 10.0
+
+
+def test_same_seed_same_images_and_rigs():
+    a, ga = make_head_scene(11, n_views=3, res=48, rig="360")
+    b, gb = make_head_scene(11, n_views=3, res=48, rig="360")
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.masks, b.masks)
+    assert np.array_equal(ga.vertices, gb.vertices)
+    c, _ = make_head_scene(12, n_views=3, res=48, rig="360")
+    assert not np.array_equal(a.images, c.images)
+    # the person does not depend on the number of views
+    d, gd = make_head_scene(11, n_views=5, res=48, rig="portrait")
+    assert np.array_equal(ga.vertices, gd.vertices)
+    assert a.images.dtype == np.float32 and 0 <= a.images.min() and a.images.max() <= 1
