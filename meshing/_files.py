@@ -11,6 +11,15 @@ from typing import Iterator, Sequence
 from meshing.errors import ExportError
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would have given; mkstemp makes 0600
+
+
 def check_writable(path: str | Path) -> Path:
     """Create ``path``'s folder if needed and check a file can be written there; ExportError otherwise."""
     path = Path(path)
@@ -41,6 +50,7 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
             tmps.append(Path(tmp))
         yield tmps
         for tmp, p in zip(tmps, finals):
+            os.chmod(tmp, _FILE_MODE)
             os.replace(tmp, p)
     finally:
         for tmp in tmps:

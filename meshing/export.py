@@ -1,0 +1,272 @@
+"""One call from an SDF + colour callable to game-engine-ready files.
+
+:func:`export_asset` extracts the surface once, cleans and decimates it, bakes a UV texture (for GLB
+and OBJ) or vertex colours (PLY) and writes every requested file atomically; optionally the SDF grid
+(``.npz``) and the SDF network (TorchScript / ONNX). ``neuhead export`` and ``neuhead fit`` both call it.
+
+File frames (see :mod:`meshing.frames`): GLB is metres, +Y up, +Z front, as glTF requires; OBJ and
+PLY use ``options.units`` and ``options.file_up``/``file_front``. The applied map is in the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from meshing import cleanup
+from meshing._files import atomic_paths, check_writable
+from meshing.errors import ExportError
+from meshing.extract import ColorFn, MeshConfig, extract_surface, query_colors, transform_mesh, vertex_normals
+from meshing.frames import Conversion, check_units, conversion, similarity_scale
+from meshing.grid import SDFFn
+from meshing.sdf_export import NET_FORMATS, export_sdf_network, write_sdf_grid
+from meshing.texture import TextureConfig, bake_texture
+
+log = logging.getLogger(__name__)
+
+MESH_FORMATS = (".glb", ".obj", ".ply")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to write and how."""
+
+    mesh: MeshConfig = field(default_factory=MeshConfig)
+    """surface extraction (resolution, hierarchical, largest component, hole filling)"""
+    faces: int | None = 50_000
+    """target face count of the quadric decimation; None keeps the marching-cubes mesh"""
+    texture: TextureConfig = field(default_factory=TextureConfig)
+    """atlas and bake settings (size 2048 by default) for GLB and OBJ"""
+    units: str = "m"
+    """units of OBJ and PLY coordinates (mm, cm, m); GLB is always metres"""
+    world_up: str = "+y"
+    """axis of the scene's world frame that points up (e.g. -y for OpenCV-style worlds)"""
+    world_front: str = "+z"
+    """axis of the scene's world frame the face looks along"""
+    file_up: str = "+y"
+    """up axis in OBJ/PLY files (+y for most tools; +z for Z-up pipelines); GLB is always +y"""
+    file_front: str = "+z"
+    """front axis in OBJ/PLY files; GLB is always +z"""
+    sdf_grid: int | None = None
+    """samples per axis of the SDF grid written beside the mesh as <stem>_sdf.npz; None: no grid"""
+    sdf_net: str | None = None
+    """'torchscript' or 'onnx': write the SDF network as <stem>_sdf.pt / .onnx (needs sdf_module)"""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What was written, in which frame, and how long it took."""
+
+    files: list
+    """every file written"""
+    raw_faces: int
+    """faces of the marching-cubes mesh after clean-up"""
+    faces: int
+    """faces after decimation"""
+    vertices: int
+    """vertices after decimation (before the atlas splits seams)"""
+    texture_size: int | None
+    """texture side in texels, None without a texture"""
+    texture_coverage: float | None
+    """fraction of texels inside charts"""
+    conversions: dict
+    """file suffix -> :class:`Conversion` as a dict (world frame → file frame)"""
+    sdf_evaluations: int
+    """SDF evaluations spent on meshing"""
+    seconds: dict
+    """wall time per step"""
+    notes: list
+    """things the user should know (e.g. unknown world units taken as metres)"""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _outputs(out: str | Path | Sequence[str | Path]) -> list[Path]:
+    paths = [Path(out)] if isinstance(out, (str, Path)) else [Path(p) for p in out]
+    if not paths:
+        raise ExportError("no output file given")
+    for p in paths:
+        if p.suffix.lower() not in MESH_FORMATS:
+            raise ExportError(f"{p}: unknown mesh format {p.suffix or '(no suffix)'!r}; "
+                              f"expected one of {', '.join(MESH_FORMATS)}")
+    return paths
+
+
+def export_asset(
+    sdf_fn: SDFFn,
+    color_fn: ColorFn | None,
+    to_world: np.ndarray,
+    out: str | Path | Sequence[str | Path],
+    options: ExportOptions = ExportOptions(),
+    world_units: str = "unit",
+    sdf_module=None,
+) -> ExportReport:
+    """Mesh the SDF and write ``out`` (one path or several; .glb, .obj, .ply by suffix).
+
+    Everything is checked before the work starts (formats, units, axes, writable folders,
+    ``sdf_module`` when ``sdf_net`` is asked for); each file appears only once fully written.
+    Raises :class:`meshing.errors.EmptyMeshError` when the SDF has no zero crossing.
+    """
+    paths = _outputs(out)
+    check_units(world_units, "world units")
+    check_units(options.units)
+    to_world = np.asarray(to_world, dtype=np.float64)
+    similarity_scale(to_world)
+    convs = {".glb": conversion(world_units, "m", options.world_up, options.world_front, "+y", "+z")}
+    for sfx in (".obj", ".ply"):
+        convs[sfx] = conversion(world_units, options.units, options.world_up, options.world_front,
+                                options.file_up, options.file_front)
+    if options.sdf_net is not None:
+        if options.sdf_net not in NET_FORMATS:
+            raise ExportError(f"unknown SDF network format {options.sdf_net!r}; "
+                              f"expected one of {', '.join(NET_FORMATS)}")
+        if sdf_module is None:
+            raise ExportError("an SDF network export was asked for but no SDF module was given")
+    for p in paths:
+        check_writable(p)
+    notes = []
+    if world_units == "unit":
+        notes.append("the scene's world units are unknown; one world unit was written as one metre")
+
+    seconds: dict = {}
+    t = time.perf_counter()
+    surf = extract_surface(sdf_fn, options.mesh)
+    seconds["mesh"] = time.perf_counter() - t
+    v, f = surf.vertices, surf.faces
+    t = time.perf_counter()
+    if options.faces is not None:
+        v, f = cleanup.decimate(v, f, options.faces)
+    seconds["decimate"] = time.perf_counter() - t
+    normals = vertex_normals(v, f)  # unit frame, before the atlas splits the seams
+
+    suffixes = {p.suffix.lower() for p in paths}
+    textured = None
+    if color_fn is not None and suffixes & {".glb", ".obj"}:
+        textured = bake_texture(v, f, color_fn, options.texture, normals=normals)
+        seconds.update({f"texture_{k}": s for k, s in textured.seconds.items()})
+    vcolors = None
+    if color_fn is not None and ".ply" in suffixes:
+        t = time.perf_counter()
+        vcolors = query_colors(color_fn, v, normals, options.mesh.chunk)
+        seconds["vertex_colors"] = time.perf_counter() - t
+
+    written: list[str] = []
+    t = time.perf_counter()
+    for p in paths:
+        sfx = p.suffix.lower()
+        m = np.asarray(convs[sfx].matrix) @ to_world  # unit frame → file frame
+        rot = m[:3, :3] / np.cbrt(abs(np.linalg.det(m[:3, :3])))
+        if sfx == ".ply":
+            vv, ff = transform_mesh(v, f, m)
+            _write_ply(p, vv, ff, normals @ rot.T, vcolors)
+            written.append(str(p))
+        elif textured is not None:
+            um = textured.mesh
+            vv, ff = transform_mesh(um.vertices, um.faces, m)
+            nn = normals[um.source] @ rot.T
+            if sfx == ".glb":
+                _write_glb(p, vv, ff, nn, um.uv, textured.texture)
+                written.append(str(p))
+            else:
+                written.extend(_write_obj(p, vv, ff, nn, um.uv, textured.texture))
+        else:
+            vv, ff = transform_mesh(v, f, m)
+            if sfx == ".glb":
+                _write_glb(p, vv, ff, normals @ rot.T, None, None)
+                written.append(str(p))
+            else:
+                written.extend(_write_obj(p, vv, ff, normals @ rot.T, None, None))
+    seconds["write"] = time.perf_counter() - t
+
+    stem = paths[0].with_suffix("")
+    if options.sdf_grid is not None:
+        t = time.perf_counter()
+        info = write_sdf_grid(sdf_fn, to_world, f"{stem}_sdf.npz", options.sdf_grid, world_units)
+        written.append(info.path)
+        seconds["sdf_grid"] = time.perf_counter() - t
+    if options.sdf_net is not None:
+        t = time.perf_counter()
+        info = export_sdf_network(sdf_module, to_world, f"{stem}_sdf{NET_FORMATS[options.sdf_net]}",
+                                  options.sdf_net)
+        written.append(info["path"])
+        seconds["sdf_net"] = time.perf_counter() - t
+
+    return ExportReport(
+        files=written, raw_faces=len(surf.faces), faces=len(f), vertices=len(v),
+        texture_size=options.texture.size if textured is not None else None,
+        texture_coverage=textured.coverage if textured is not None else None,
+        conversions={s: convs[s].as_dict() for s in sorted(suffixes)},
+        sdf_evaluations=surf.evaluations, seconds=seconds, notes=notes,
+    )
+
+
+def _png_bytes(texture: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(texture).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _write_glb(path: Path, v, f, normals, uv, texture) -> None:
+    import trimesh
+    from PIL import Image
+
+    if uv is not None:
+        material = trimesh.visual.material.PBRMaterial(
+            name=path.stem, baseColorTexture=Image.fromarray(texture), metallicFactor=0.0,
+            roughnessFactor=1.0)
+        visual = trimesh.visual.TextureVisuals(uv=uv, material=material)
+    else:
+        visual = None
+    mesh = trimesh.Trimesh(vertices=v, faces=f, vertex_normals=normals, visual=visual, process=False)
+    data = trimesh.exchange.gltf.export_glb(mesh, include_normals=True)
+    with atomic_paths([path]) as (tmp,):
+        tmp.write_bytes(data)
+
+
+def _write_obj(path: Path, v, f, normals, uv, texture) -> list[str]:
+    """OBJ (+ MTL + PNG named after the OBJ: head.obj → head.mtl, head_texture.png), written by hand so
+    two exports in one folder never share a material or texture file."""
+    lines = [f"# neuhead export\n"]
+    files = [path]
+    if uv is not None:
+        mtl, png = path.with_suffix(".mtl"), path.with_name(f"{path.stem}_texture.png")
+        files += [mtl, png]
+        lines.append(f"mtllib {mtl.name}\nusemtl {path.stem}\n")
+    body = [
+        "".join(f"v {a:.7g} {b:.7g} {c:.7g}\n" for a, b, c in v.tolist()),
+        "".join(f"vn {a:.6f} {b:.6f} {c:.6f}\n" for a, b, c in normals.tolist()),
+    ]
+    if uv is not None:
+        body.append("".join(f"vt {a:.7f} {b:.7f}\n" for a, b in uv.tolist()))
+        body.append("".join(f"f {a}/{a}/{a} {b}/{b}/{b} {c}/{c}/{c}\n" for a, b, c in (f + 1).tolist()))
+    else:
+        body.append("".join(f"f {a}//{a} {b}//{b} {c}//{c}\n" for a, b, c in (f + 1).tolist()))
+    with atomic_paths(files) as tmps:
+        tmps[0].write_text("".join(lines + body))
+        if uv is not None:
+            tmps[1].write_text(
+                f"newmtl {path.stem}\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nmap_Kd {files[2].name}\n")
+            tmps[2].write_bytes(_png_bytes(texture))
+    return [str(p) for p in files]
+
+
+def _write_ply(path: Path, v, f, normals, colors) -> None:
+    import trimesh
+
+    vc = None
+    if colors is not None:
+        vc = np.concatenate([(colors * 255 + 0.5).astype(np.uint8), np.full((len(v), 1), 255, np.uint8)], 1)
+    mesh = trimesh.Trimesh(vertices=v, faces=f, vertex_normals=normals, vertex_colors=vc, process=False)
+    data = trimesh.exchange.ply.export_ply(mesh, encoding="binary", vertex_normal=True)
+    with atomic_paths([path]) as (tmp,):
+        tmp.write_bytes(data)

@@ -1,0 +1,127 @@
+"""SDF export: the SDF sampled on a world-frame grid (``.npz``) and the SDF network as a standalone
+TorchScript or ONNX file that takes WORLD points and returns the signed distance in world units.
+
+Both take the unit-sphere-frame SDF and ``to_world`` (a similarity: rotation, uniform scale ``s``,
+translation): ``sdf_world(p) = s · sdf_unit(to_world⁻¹ p)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from meshing._files import atomic_path
+from meshing.errors import ExportError
+from meshing.frames import check_units, similarity_scale
+from meshing.grid import SDFFn, evaluate
+
+log = logging.getLogger(__name__)
+
+NET_FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
+
+
+@dataclass(frozen=True)
+class SDFGridInfo:
+    """What :func:`write_sdf_grid` wrote."""
+
+    path: str
+    """the .npz file"""
+    shape: tuple
+    """(N, N, N) samples"""
+    bounds: tuple
+    """((x0, y0, z0), (x1, y1, z1)) world coordinates of the first and last sample"""
+    voxel_size: float
+    """world units between neighbouring samples"""
+    units: str
+    """units of the world frame (and of the SDF values)"""
+
+
+def sdf_grid_world(sdf_fn: SDFFn, to_world: np.ndarray, samples: int, bound: float = 1.01,
+                   chunk: int = 262_144) -> tuple[np.ndarray, np.ndarray, float]:
+    """World-axis-aligned grid of ``samples``³ points over the world bounding box of the unit-frame
+    ball of radius ``bound``; returns (values float32 (N, N, N) in world units, bounds (2, 3), voxel)."""
+    if samples < 2:
+        raise ExportError(f"SDF grid needs at least 2 samples per axis, got {samples}")
+    to_world = np.asarray(to_world, dtype=np.float64)
+    s = similarity_scale(to_world)
+    centre = to_world[:3, 3]
+    lo, hi = centre - bound * s, centre + bound * s
+    axes = [np.linspace(lo[i], hi[i], samples) for i in range(3)]
+    to_unit = np.linalg.inv(to_world)
+    values = np.empty((samples,) * 3, dtype=np.float32)
+    yz = np.stack(np.meshgrid(axes[1], axes[2], indexing="ij"), -1).reshape(-1, 2)
+    rows = max(1, chunk // (samples * samples))
+    for i in range(0, samples, rows):
+        xs = axes[0][i : i + rows]
+        pw = np.concatenate([np.repeat(xs, len(yz))[:, None], np.tile(yz, (len(xs), 1))], 1)  # world
+        pu = pw @ to_unit[:3, :3].T + to_unit[:3, 3]
+        values[i : i + len(xs)] = (evaluate(sdf_fn, pu, chunk) * s).reshape(len(xs), samples, samples)
+    return values, np.stack([lo, hi]), float((hi[0] - lo[0]) / (samples - 1))
+
+
+def write_sdf_grid(sdf_fn: SDFFn, to_world: np.ndarray, path: str | Path, samples: int = 256,
+                   world_units: str = "unit") -> SDFGridInfo:
+    """Write ``path`` (.npz): ``values`` (N, N, N) float32 SDF in world units, index [i, j, k] ↔ world
+    point ``bounds[0] + (i, j, k) · voxel_size``; ``bounds`` (2, 3); ``voxel_size``; ``units``;
+    ``frame`` ("world"); ``to_world`` (the unit-sphere → world transform, for reference)."""
+    check_units(world_units, "world units")
+    values, bounds, voxel = sdf_grid_world(sdf_fn, to_world, samples)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, values=values, bounds=bounds, voxel_size=np.float64(voxel),
+                                units=np.str_(world_units), frame=np.str_("world"),
+                                to_world=np.asarray(to_world, dtype=np.float64))
+    return SDFGridInfo(path=str(path), shape=values.shape, bounds=tuple(map(tuple, bounds.tolist())),
+                       voxel_size=voxel, units=world_units)
+
+
+def world_sdf_module(module, to_world: np.ndarray):
+    """Wrap a unit-frame SDF ``module`` ((n, 3) float32 → (n,) or (n, 1)) as a module taking world
+    points (n, 3) and returning (n,) signed distances in world units."""
+    import torch
+
+    s = similarity_scale(to_world)
+    to_unit = np.linalg.inv(np.asarray(to_world, dtype=np.float64))
+
+    class WorldSDF(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sdf = module
+            self.register_buffer("rotation", torch.tensor(to_unit[:3, :3].T, dtype=torch.float32))
+            self.register_buffer("offset", torch.tensor(to_unit[:3, 3], dtype=torch.float32))
+            self.register_buffer("scale", torch.tensor(s, dtype=torch.float32))
+
+        def forward(self, points: torch.Tensor) -> torch.Tensor:
+            unit = points @ self.rotation + self.offset
+            return self.sdf(unit).reshape(-1) * self.scale
+
+    return WorldSDF().eval()
+
+
+def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str = "torchscript") -> dict:
+    """Write the world-frame SDF network to ``path`` as TorchScript (``torch.jit.load``) or ONNX
+    (input ``points`` (n, 3) float32, output ``sdf`` (n,)). Returns a small description."""
+    import torch
+
+    if fmt not in NET_FORMATS:
+        raise ExportError(f"unknown SDF network format {fmt!r}; expected one of {', '.join(NET_FORMATS)}")
+    wrapped = world_sdf_module(module, to_world)
+    example = torch.tensor(np.asarray(to_world)[:3, 3], dtype=torch.float32).reshape(1, 3).repeat(7, 1)
+    example = example + torch.linspace(-0.5, 0.5, 21).reshape(7, 3) * float(similarity_scale(to_world))
+    with atomic_path(path) as tmp, torch.no_grad():
+        if fmt == "torchscript":
+            traced = torch.jit.trace(wrapped, example, check_trace=False)
+            torch.jit.save(traced, str(tmp))
+        else:
+            try:
+                import onnx  # noqa: F401  (the exporter needs it)
+            except ImportError:
+                raise ExportError("ONNX export needs the 'onnx' package (pip install onnx)") from None
+            torch.onnx.export(wrapped, (example,), str(tmp), input_names=["points"], output_names=["sdf"],
+                              dynamic_axes={"points": {0: "n"}, "sdf": {0: "n"}}, dynamo=False)
+    log.info("SDF network (%s) written to %s", fmt, path)
+    return {"path": str(path), "format": fmt, "input": "points (n, 3) float32, world frame",
+            "output": "sdf (n,) float32, world units, negative inside"}
