@@ -1,0 +1,158 @@
+"""``neuhead eval PRED_MESH GT_MESH``: H3DS-style (or surface Chamfer) scores of a mesh against a scan.
+
+Distances are in the meshes' own units (millimetres for H3DS). Examples::
+
+    neuhead eval head.ply scene/full_head.obj --landmarks scene/landmarks.txt --icp-region scene/regions/face.txt
+    neuhead eval head.ply scan.obj --nose-tip 0,4,130 --protocol surface --json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="score a mesh against a ground-truth scan (H3DS protocol, mm)",
+                       description="Align PRED_MESH to GT_MESH and report the H3DS metric (mean distance "
+                                   "from each ground-truth vertex to the nearest predicted vertex, input "
+                                   "units) over the full head, face_sphere (95 mm around the nose tip) "
+                                   "and an optional region; or surface Chamfer + F-score.")
+    p.add_argument("pred", type=Path, help="predicted mesh (.ply/.obj/.glb), in the scan's frame and units")
+    p.add_argument("gt", type=Path, help="ground-truth mesh, e.g. H3DS full_head.obj (mm)")
+    nose = p.add_mutually_exclusive_group()
+    nose.add_argument("--nose-tip", default=None, help="nose tip 'x,y,z' on the ground truth (enables face_sphere)")
+    nose.add_argument("--landmarks", type=Path, default=None,
+                      help="ground-truth landmarks.txt (lines 'name vertex_index'; uses nose_tip)")
+    p.add_argument("--pred-landmarks", type=Path, default=None,
+                   help="landmarks.txt on the prediction's vertices: coarse alignment first (needs --landmarks)")
+    p.add_argument("--region", type=Path, default=None, help="extra region to score (vertex indices, one a line)")
+    p.add_argument("--face-sphere", type=Path, default=None,
+                   help="face_sphere region file (default: vertices within --face-radius of the nose tip)")
+    p.add_argument("--icp-region", type=Path, default=None,
+                   help="region for the full-head ICP (H3DS: regions/face.txt; default face_sphere, else all)")
+    p.add_argument("--face-radius", type=float, default=95.0, help="face_sphere radius in mesh units (95 mm)")
+    p.add_argument("--protocol", choices=["h3ds", "surface"], default="h3ds",
+                   help="h3ds = the toolbox's ICP + vertex distances; surface = sampled Chamfer + F-score")
+    p.add_argument("--samples", type=int, default=100_000, help="surface protocol: points per surface")
+    p.add_argument("--seed", type=int, default=0, help="surface protocol: sampling seed")
+    p.add_argument("--threshold", type=float, default=1.0, help="surface protocol: F-score threshold (mesh units)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON scores to this file")
+    p.add_argument("--heatmap", type=Path, default=None, help="write a per-vertex error heatmap PNG (h3ds protocol)")
+    p.set_defaults(run=run)
+
+
+def evaluate_files(pred: Path, gt: Path, *, nose_tip: str | None = None, landmarks: Path | None = None,
+                   pred_landmarks: Path | None = None, region: Path | None = None,
+                   face_sphere: Path | None = None, icp_region: Path | None = None,
+                   protocol: str = "h3ds", config=None):
+    """Load the files, evaluate, return ``(evaluation, gt MeshData, view axes)``. Raises InputError."""
+    import numpy as np
+
+    from eval.chamfer import EvalConfig, evaluate_h3ds, evaluate_surface
+    from eval.meshio import EvalInputError, parse_point, read_landmarks, read_mesh, read_region
+    from eval.plots import head_view_axes
+    from neuhead.errors import InputError
+
+    config = config or EvalConfig()
+    try:
+        p, g = read_mesh(pred), read_mesh(gt)
+        n = len(g.vertices)
+        tip = eyes = mouth = None
+        gt_lm_idx = None
+        if nose_tip is not None:
+            tip = parse_point(nose_tip, "--nose-tip")
+        if landmarks is not None:
+            gt_lm_idx = read_landmarks(landmarks, n)
+            if "nose_tip" not in gt_lm_idx:
+                raise EvalInputError(f"{landmarks}: no 'nose_tip' landmark")
+            tip = g.vertices[gt_lm_idx["nose_tip"]]
+            lm = {k: g.vertices[i] for k, i in gt_lm_idx.items()}
+            if {"right_eye", "left_eye", "right_lips", "left_lips"} <= set(lm):
+                eyes = 0.5 * (lm["right_eye"] + lm["left_eye"])
+                mouth = 0.5 * (lm["right_lips"] + lm["left_lips"])
+        pl = gl = None
+        if pred_landmarks is not None:
+            if gt_lm_idx is None:
+                raise InputError(f"{pred_landmarks}: --pred-landmarks needs --landmarks for the ground truth")
+            pidx = read_landmarks(pred_landmarks, len(p.vertices))
+            names = [k for k in gt_lm_idx if k in pidx]
+            if len(names) < 3:
+                raise EvalInputError(f"{pred_landmarks}: shares only {names} with {landmarks}; need >= 3")
+            pl = p.vertices[[pidx[k] for k in names]]
+            gl = g.vertices[[gt_lm_idx[k] for k in names]]
+        kwargs = dict(
+            nose_tip=tip,
+            face_sphere=None if face_sphere is None else read_region(face_sphere, n),
+            icp_region=None if icp_region is None else read_region(icp_region, n),
+            region=None if region is None else read_region(region, n),
+            region_name=region.stem if region is not None else "region",
+            config=config,
+        )
+        if protocol == "h3ds":
+            ev = evaluate_h3ds(p, g, pred_landmarks=pl, gt_landmarks=gl, **kwargs)
+        else:
+            if pl is not None:
+                raise InputError("--pred-landmarks is only used by --protocol h3ds")
+            ev = evaluate_surface(p, g, **kwargs)
+    except EvalInputError as e:
+        raise InputError(str(e)) from None
+    axes = head_view_axes(g.vertices, tip, eyes, mouth)
+    return ev, g, tuple(np.asarray(a) for a in axes)
+
+
+def format_scores(summary: dict) -> str:
+    """Human-readable lines for an evaluation summary."""
+    lines = []
+    for key, s in summary.items():
+        if not isinstance(s, dict) or "region" not in s:
+            continue
+        if summary["protocol"] == "h3ds":
+            lines.append(f"{key:>12}: mean {s['mean']:.4f}  median {s['median']:.4f}  p90 {s['p90']:.4f}  "
+                         f"({s['n_vertices']} GT vertices, ICP scale {s['icp_scale']:.4f})")
+        else:
+            lines.append(f"{key:>12}: chamfer {s['chamfer']:.4f} (acc {s['accuracy']:.4f}, comp "
+                         f"{s['completeness']:.4f})  F@{s['threshold']:g} {s['fscore']:.4f}  "
+                         f"ICP scale {s['icp_scale']:.4f}")
+    lines += [f"warning: {w}" for w in summary.get("warnings", [])]
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from dataclasses import replace
+
+    from eval.chamfer import EvalConfig
+    from neuhead.io import write_json
+
+    cfg = replace(EvalConfig(), face_radius=args.face_radius, n_samples=args.samples, seed=args.seed,
+                  fscore_threshold=args.threshold)
+    ev, gt, (front, up) = evaluate_files(args.pred, args.gt, nose_tip=args.nose_tip, landmarks=args.landmarks,
+                                         pred_landmarks=args.pred_landmarks, region=args.region,
+                                         face_sphere=args.face_sphere, icp_region=args.icp_region,
+                                         protocol=args.protocol, config=cfg)
+    summary = {"pred": str(args.pred), "gt": str(args.gt), **ev.summary()}
+    if args.out is not None:
+        write_json(args.out, summary)
+    if args.heatmap is not None:
+        import numpy as np
+
+        from eval.plots import error_heatmap
+
+        if args.protocol != "h3ds":
+            from neuhead.errors import InputError
+
+            raise InputError("--heatmap needs --protocol h3ds (per-vertex distances)")
+        err = np.full(len(gt.vertices), np.nan)
+        err[ev.head.indices] = ev.head.distances
+        title = f"head {ev.head.mean:.2f}" + (f" | face_sphere {ev.face_sphere.mean:.2f}" if ev.face_sphere else "")
+        error_heatmap(gt.vertices, gt.faces, err, args.heatmap, front=front, up=up, title=title + " (mean, mesh units)")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_scores(summary))
+    if ev.warnings and args.json:
+        for w in ev.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    return 0
