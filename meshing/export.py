@@ -87,6 +87,30 @@ class ExportReport:
         return asdict(self)
 
 
+def options_from_flat(base: ExportOptions | None = None, **flat) -> ExportOptions:
+    """``ExportOptions`` from flat keywords (what a CLI has): ``resolution``, ``hierarchical``,
+    ``fill_holes`` (→ ``mesh``), ``texture`` as an int size (→ ``texture.size``), and any top-level
+    field (``faces``, ``units``, ``world_up``, ``sdf_grid``, ``sdf_net``, ...)."""
+    import dataclasses
+
+    opts = base or ExportOptions()
+    mesh_kw = {}
+    if "resolution" in flat:
+        mesh_kw["grid"] = dataclasses.replace(opts.mesh.grid, resolution=int(flat.pop("resolution")))
+    for k in ("hierarchical", "fill_holes", "largest_component"):
+        if k in flat:
+            mesh_kw[k] = flat.pop(k)
+    if mesh_kw:
+        flat["mesh"] = dataclasses.replace(opts.mesh, **mesh_kw)
+    if isinstance(flat.get("texture"), int):
+        flat["texture"] = dataclasses.replace(opts.texture, size=flat["texture"])
+    names = {f.name for f in dataclasses.fields(ExportOptions)}
+    unknown = sorted(set(flat) - names)
+    if unknown:
+        raise TypeError(f"unknown export option(s): {', '.join(unknown)}")
+    return dataclasses.replace(opts, **flat)
+
+
 def _outputs(out: str | Path | Sequence[str | Path]) -> list[Path]:
     paths = [Path(out)] if isinstance(out, (str, Path)) else [Path(p) for p in out]
     if not paths:
@@ -106,13 +130,20 @@ def export_asset(
     options: ExportOptions = ExportOptions(),
     world_units: str = "unit",
     sdf_module=None,
+    **flat,
 ) -> ExportReport:
     """Mesh the SDF and write ``out`` (one path or several; .glb, .obj, .ply by suffix).
+
+    ``flat`` keywords override ``options`` (see :func:`options_from_flat`), e.g.
+    ``export_asset(sdf, color, T, ["head.glb", "head.obj"], resolution=512, faces=50_000, texture=2048)``.
+    Pass several paths in one call: the surface is extracted and the texture baked only once.
 
     Everything is checked before the work starts (formats, units, axes, writable folders,
     ``sdf_module`` when ``sdf_net`` is asked for); each file appears only once fully written.
     Raises :class:`meshing.errors.EmptyMeshError` when the SDF has no zero crossing.
     """
+    if flat:
+        options = options_from_flat(options, **flat)
     paths = _outputs(out)
     check_units(world_units, "world units")
     check_units(options.units)

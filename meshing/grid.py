@@ -57,8 +57,9 @@ class GridConfig:
 class HierarchyConfig:
     """Coarse-to-fine pruning used by :func:`hierarchical_marching_cubes`."""
 
-    coarse_resolution: int = 32
-    """cells per axis of the first, fully evaluated level (halved cells down to the full resolution)"""
+    coarse_resolution: int = 16
+    """fewest cells per axis of the first, fully evaluated level: its cells are the largest power-of-two
+    multiple of the fine cell that divides the resolution and leaves at least this many"""
     lipschitz: float = 2.0
     """safety factor on the SDF's Lipschitz constant in the pruning test (1 for an exact SDF)"""
     block: int = 32
