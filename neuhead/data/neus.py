@@ -105,17 +105,24 @@ def load_neus(folder: str | Path, views=None) -> Scene:
     )
 
 
-def neus_camera_arrays(scene: Scene) -> dict[str, np.ndarray]:
-    """``world_mat_i`` / ``scale_mat_i`` arrays for a scene (inverse of ``load_neus``)."""
-    P = scene.cameras.projection()  # (n, 3, 4) unit-sphere -> pixels
-    S_inv = np.linalg.inv(scene.to_world)
+def neus_camera_arrays(cameras: Cameras, to_world: np.ndarray) -> dict[str, np.ndarray]:
+    """``world_mat_i`` / ``scale_mat_i`` arrays of unit-frame cameras (inverse of ``load_neus``)."""
+    P = cameras.projection()  # (n, 3, 4) unit-sphere -> pixels
+    S_inv = np.linalg.inv(to_world)
     out = {}
-    for i in range(len(scene)):
+    for i in range(len(cameras)):
         W = np.eye(4)
         W[:3] = P[i] @ S_inv
         out[f"world_mat_{i}"] = W
-        out[f"scale_mat_{i}"] = scene.to_world.copy()
+        out[f"scale_mat_{i}"] = np.array(to_world, dtype=np.float64)
     return out
+
+
+def write_cameras_npz(path: str | Path, cameras: Cameras, to_world: np.ndarray) -> None:
+    """Write NeuS ``cameras_sphere.npz``-style camera arrays atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **neus_camera_arrays(cameras, to_world))
 
 
 def write_neus(scene: Scene, folder: str | Path) -> Path:
@@ -128,8 +135,6 @@ def write_neus(scene: Scene, folder: str | Path) -> Path:
         (folder / "mask").mkdir(exist_ok=True)
         for i, m in enumerate(scene.masks):
             write_png(folder / "mask" / f"{i:03d}.png", m)
-    with atomic_path(folder / "cameras_sphere.npz") as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **neus_camera_arrays(scene))
+    write_cameras_npz(folder / "cameras_sphere.npz", scene.cameras, scene.to_world)
     write_json(folder / "neuhead.json", {"units": scene.units})
     return folder

@@ -36,6 +36,8 @@ class SDFNetwork(nn.Module):
         self.d_in = d_in
         dims = [d_in] + [cfg.sdf_hidden] * cfg.sdf_layers + [1 + cfg.feature_dim]
         self.skip = set(cfg.sdf_skip)
+        if self.skip and cfg.sdf_hidden <= d_in:
+            raise ValueError(f"sdf_hidden ({cfg.sdf_hidden}) must exceed the encoded input size ({d_in}) with a skip connection")
         self.layers = nn.ModuleList()
         n_lin = len(dims) - 1
         for l in range(n_lin):

@@ -1,0 +1,124 @@
+"""The fit job end to end: a Scene in, a fitted Reconstruction and its files out.
+
+Outputs in ``out_dir``: ``mesh.ply`` (world frame, vertex colours), ``head.glb``, ``head.obj`` (+ mtl/png),
+``report.json``, ``cameras.npz`` (refined cameras, NeuS format) and ``checkpoint.safetensors``.
+Everything but the checkpoint (which must survive a kill mid-run) is written once, atomically, at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuhead.config import FitConfig, to_dict
+from neuhead.data.neus import write_cameras_npz
+from neuhead.data.scene import Scene
+from neuhead.io import atomic_path, check_writable_dir, write_json
+from neuhead.model.multineus import MultiNeuS
+from neuhead.reconstruction import Reconstruction
+from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
+from neuhead.train.fit import CHECKPOINT_NAME, FitResult, fit_scene, peak_memory_mb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What ``run_fit`` writes besides the checkpoint."""
+
+    mesh_resolution: int = 256
+    """marching-cubes resolution of mesh.ply and of the surface the assets are made from"""
+    faces: int = 50_000
+    """face budget of the decimated game-engine meshes (GLB/OBJ)"""
+    texture: int = 1024
+    """texture size (px) of the GLB/OBJ"""
+    units: str = "m"
+    """units of the GLB/OBJ (glTF expects metres)"""
+
+
+def result_reconstruction(result: FitResult, cfg: FitConfig) -> Reconstruction:
+    cams = result.scene.cameras
+    if result.cameras_refined is not None:
+        cams = result.cameras_refined.apply_to(cams)
+    return Reconstruction(result.model, result.scene_index, np.asarray(result.scene.to_world), result.scene.units,
+                          cfg.render, cams)
+
+
+def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS | None = None,
+            resume: bool = False, progress: bool = True, outputs: OutputOptions = OutputOptions(),
+            device: str = "cpu", settings: dict | None = None) -> Reconstruction:
+    """Fit ``scene`` (from scratch, or as a new scene of ``prior``) and write every output file."""
+    out_dir = check_writable_dir(out_dir)
+    torch.manual_seed(cfg.seed)
+    model = None
+    if prior is not None:
+        model = prior
+        model.drop_background()
+        model.add_scene()
+    result = fit_scene(scene, cfg, model=model, out_dir=out_dir, resume=resume, progress=progress, device=device)
+    model_cpu = result.model.to("cpu")
+    result.model = model_cpu
+    recon = result_reconstruction(result, cfg)
+
+    t0 = time.perf_counter()
+    write_outputs(recon, out_dir, outputs)
+    timings = dict(result.timings, outputs=time.perf_counter() - t0)
+    report = {
+        "settings": settings or {},
+        "config": to_dict(cfg),
+        "scene": {"views": len(scene), "names": scene.names, "image_size": [scene.width, scene.height],
+                  "to_world": scene.to_world, "world_units": scene.units},
+        "stages": {name: {"iterations": h[-1][0] if h else 0, "final": h[-1][1] if h else {},
+                          "curve": [(it, logs["total"]) for it, logs in h]}
+                   for name, h in result.history.items()},
+        "timings_s": timings,
+        "peak_memory_mb": peak_memory_mb(),
+        "cameras": {"before": {"K": scene.cameras.K, "c2w": scene.cameras.c2w},
+                    "after": {"K": recon.cameras.K, "c2w": recon.cameras.c2w}},
+        "machine": {"python": platform.python_version(), "torch": torch.__version__,
+                    "threads": torch.get_num_threads(), "device": device},
+    }
+    recon.report = report
+    _finalise_checkpoint(out_dir / CHECKPOINT_NAME, recon)
+    write_json(out_dir / "report.json", report)
+    return recon
+
+
+def _finalise_checkpoint(path: Path, recon: Reconstruction) -> None:
+    """Add the refined cameras and the report to the final checkpoint (weights only, no optimizer)."""
+    meta = load_checkpoint(path).meta
+    meta.pop("optim", None)
+    c = recon.cameras
+    meta["cameras"] = {"K": c.K.tolist(), "c2w": c.c2w.tolist(), "width": c.width, "height": c.height}
+    meta["report"] = {k: v for k, v in recon.report.items() if k != "cameras"}
+    meta = _jsonable(meta)
+    save_checkpoint(path, recon.model, meta)
+
+
+def _jsonable(o):
+    import json
+
+    from neuhead.io import _json_default
+
+    return json.loads(json.dumps(o, default=_json_default))
+
+
+def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions) -> None:
+    """mesh.ply (world frame, vertex colours), head.glb and head.obj (decimated, textured), cameras.npz."""
+    from meshing.export import export_asset
+
+    mesh = recon.extract_mesh(outputs.mesh_resolution)
+    with atomic_path(out_dir / "mesh.ply") as tmp:
+        mesh.export(tmp, file_type="ply")
+    for name in ("head.glb", "head.obj"):
+        export_asset(recon.sdf_fn, recon.color_fn, recon.to_world, out_dir / name, world_units=recon.world_units,
+                     faces=outputs.faces, texture=outputs.texture, units=outputs.units,
+                     resolution=outputs.mesh_resolution)
+    if recon.cameras is not None:
+        write_cameras_npz(out_dir / "cameras.npz", recon.cameras, recon.to_world)

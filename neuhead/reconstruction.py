@@ -1,0 +1,126 @@
+"""A fitted head: the model of one scene plus its frame, with numpy callables for meshing/export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuhead.cameras import Cameras, rays_for_pixels
+from neuhead.config import FitConfig, RenderConfig, from_dict
+from neuhead.errors import InputError
+from neuhead.model.multineus import MultiNeuS, SDFModule
+from neuhead.render import model_fns, render_image
+from neuhead.train.checkpoint import load_checkpoint
+from neuhead.train.fit import CHECKPOINT_NAME
+
+
+@dataclass
+class Reconstruction:
+    """One fitted scene of a MultiNeuS model.
+
+    to_world: (4, 4) unit-sphere frame -> the input's world frame; world_units: "mm", "cm", "m" or "unit".
+    cameras: the (refined) input cameras in the unit-sphere frame, if known.
+    """
+
+    model: MultiNeuS
+    scene_index: int
+    to_world: np.ndarray
+    world_units: str = "unit"
+    render_cfg: RenderConfig = field(default_factory=RenderConfig)
+    cameras: Cameras | None = None
+    report: dict = field(default_factory=dict)
+    chunk: int = 65536
+    _mesh: object = None
+
+    # --- numpy callables in the unit-sphere frame (what meshing/ takes) ---------------------------
+    def sdf_fn(self, points: np.ndarray) -> np.ndarray:
+        """SDF (n,) at unit-frame points (n, 3), in unit-frame units."""
+        x = torch.as_tensor(np.asarray(points, dtype=np.float32))
+        with torch.no_grad():
+            return torch.cat([self.model.sdf(c, self.scene_index) for c in x.split(self.chunk)]).numpy() if len(x) else np.zeros(0, np.float32)
+
+    def color_fn(self, points: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
+        """Radiance (n, 3) at unit-frame surface points, seen along -normal (the SDF gradient is used as
+        the radiance network's normal input, as in training)."""
+        out = []
+        x_all = torch.as_tensor(np.asarray(points, dtype=np.float32))
+        for x in x_all.split(self.chunk // 4):
+            _, feat, grad = self.model.sdf_features_gradient(x, self.scene_index, create_graph=False)
+            with torch.no_grad():
+                d = -grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+                out.append(self.model.color(x, grad, feat, d, self.scene_index))
+        return torch.cat(out).numpy() if out else np.zeros((0, 3), np.float32)
+
+    def sdf_module(self) -> torch.nn.Module:
+        """This scene's SDF as a standalone ``nn.Module`` (unit-frame points (n, 3) -> (n,))."""
+        return SDFModule(self.model, self.scene_index).eval()
+
+    # --- world-frame API --------------------------------------------------------------------------
+    @property
+    def world_scale(self) -> float:
+        return float(np.cbrt(abs(np.linalg.det(self.to_world[:3, :3]))))
+
+    def to_unit(self, points_world: np.ndarray) -> np.ndarray:
+        inv = np.linalg.inv(self.to_world)
+        return np.asarray(points_world, dtype=np.float64) @ inv[:3, :3].T + inv[:3, 3]
+
+    def sdf(self, points_world: np.ndarray) -> np.ndarray:
+        """Signed distance in world units at world points (n, 3)."""
+        return self.sdf_fn(self.to_unit(points_world)) * self.world_scale
+
+    def extract_mesh(self, resolution: int = 256):
+        """Marching-cubes mesh in the world frame with vertex colours (trimesh.Trimesh)."""
+        from meshing.extract import MeshConfig, extract_mesh
+        from meshing.grid import GridConfig
+
+        return extract_mesh(self.sdf_fn, self.color_fn, self.to_world, MeshConfig(grid=GridConfig(resolution=resolution)))
+
+    @property
+    def mesh(self):
+        """The world-frame mesh at resolution 256 (extracted once)."""
+        if self._mesh is None:
+            self._mesh = self.extract_mesh(256)
+        return self._mesh
+
+    def render(self, cameras: Cameras, index: int = 0, world: bool = True) -> dict[str, np.ndarray]:
+        """Render one camera (world-frame cameras unless ``world=False``): rgb (H, W, 3), opacity, depth."""
+        cams = cameras.transformed(np.linalg.inv(self.to_world)) if world else cameras
+        H, W = cams.height, cams.width
+        v, u = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+        rays = rays_for_pixels(cams, np.full(H * W, index), u.ravel(), v.ravel())
+        with torch.no_grad():
+            out = render_image(model_fns(self.model, self.scene_index), rays, self.render_cfg)
+        return {"rgb": out["rgb"].numpy().reshape(H, W, 3), "opacity": out["opacity"].numpy().reshape(H, W),
+                "depth": out["depth"].numpy().reshape(H, W)}
+
+    def export(self, path: str | Path, **options):
+        """Write the head to ``path`` (.glb, .obj or .ply) with the export pipeline of ``meshing``."""
+        from meshing.export import export_asset
+
+        return export_asset(self.sdf_fn, self.color_fn, self.to_world, path, world_units=self.world_units, **options)
+
+
+def load_reconstruction(path: str | Path) -> Reconstruction:
+    """A Reconstruction from a checkpoint file or a run folder holding ``checkpoint.safetensors``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    ckpt = load_checkpoint(path)
+    meta = ckpt.meta
+    try:
+        cfg = from_dict(FitConfig, meta["config"])
+        model = MultiNeuS(cfg.model, n_scenes=int(meta["n_scenes"]),
+                          background=any(k.startswith("background.") for k in ckpt.model_state()))
+        model.load_state_dict(ckpt.model_state())
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise InputError(f"{path}: checkpoint does not match the model ({e.__class__.__name__}: {e})") from None
+    model.eval()
+    cams = None
+    if "cameras" in meta:
+        c = meta["cameras"]
+        cams = Cameras(np.asarray(c["K"]), np.asarray(c["c2w"]), c["width"], c["height"])
+    return Reconstruction(model, int(meta["scene_index"]), np.asarray(meta["to_world"]), meta.get("world_units", "unit"),
+                          cfg.render, cams, meta.get("report", {}))
