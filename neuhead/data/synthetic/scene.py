@@ -125,9 +125,17 @@ def synthesize(seed: int, n_views: int = 32, res: int = 256, rig: str | RigConfi
     normals = vertex_normals(head.vertices, model.faces)
     renderer = HeadRenderer(head.vertices, model.faces, normals, config.render)
 
+    # fast path: albedo per vertex, interpolated; faces with eye or hair detail get it per pixel
+    vert_albedo = albedo(model, attr, app)
+    detail = ((attr[:, 3] > 0) | (attr[:, 7] > 0) | (attr[:, 8] > 0))[model.faces].any(1)
+
     def shade_fn(tri, bary, pts, nrm, lit):
-        a = np.einsum("mk,mkc->mc", bary, attr[model.faces[tri]])
-        return shade(albedo(model, a, app), nrm, lit, app)
+        f = model.faces[tri]
+        a = np.einsum("mk,mkc->mc", bary, vert_albedo[f])
+        d = np.flatnonzero(detail[tri])
+        if len(d):
+            a[d] = albedo(model, np.einsum("mk,mkc->mc", bary[d], attr[f[d]]), app)
+        return shade(a, nrm, lit, app)
 
     out = renderer.render(cams, shade_fn, app.light_dir, background(app, res, res))
     info = {"seed": int(seed), "rig": rig if isinstance(rig, str) else "custom", "identity": head.identity.tolist(),
@@ -138,6 +146,7 @@ def synthesize(seed: int, n_views: int = 32, res: int = 256, rig: str | RigConfi
     scene = Scene(
         images=out.images, masks=out.masks, cameras=cams.transformed(np.linalg.inv(to_world)), to_world=to_world,
         names=[f"{i:03d}" for i in range(n_views)], landmarks={k: v.copy() for k, v in gt.landmarks.items()},
+        units="mm",
     )
     return SynthHead(scene, gt, out.depth, out.hit, app)
 

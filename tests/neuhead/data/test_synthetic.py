@@ -88,4 +88,5 @@ def test_same_seed_same_images_and_rigs():
     # the person does not depend on the number of views
     d, gd = make_head_scene(11, n_views=5, res=48, rig="portrait")
     assert np.array_equal(ga.vertices, gd.vertices)
+    assert a.units == "mm"
     assert a.images.dtype == np.float32 and 0 <= a.images.min() and a.images.max() <= 1
