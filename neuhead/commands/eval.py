@@ -44,65 +44,6 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def evaluate_files(pred: Path, gt: Path, *, nose_tip: str | None = None, landmarks: Path | None = None,
-                   pred_landmarks: Path | None = None, region: Path | None = None,
-                   face_sphere: Path | None = None, icp_region: Path | None = None,
-                   protocol: str = "h3ds", config=None):
-    """Load the files, evaluate, return ``(evaluation, gt MeshData, view axes)``. Raises InputError."""
-    import numpy as np
-
-    from eval.chamfer import EvalConfig, evaluate_h3ds, evaluate_surface
-    from eval.meshio import EvalInputError, parse_point, read_landmarks, read_mesh, read_region
-    from eval.plots import head_view_axes
-    from neuhead.errors import InputError
-
-    config = config or EvalConfig()
-    try:
-        p, g = read_mesh(pred), read_mesh(gt)
-        n = len(g.vertices)
-        tip = eyes = mouth = None
-        gt_lm_idx = None
-        if nose_tip is not None:
-            tip = parse_point(nose_tip, "--nose-tip")
-        if landmarks is not None:
-            gt_lm_idx = read_landmarks(landmarks, n)
-            if "nose_tip" not in gt_lm_idx:
-                raise EvalInputError(f"{landmarks}: no 'nose_tip' landmark")
-            tip = g.vertices[gt_lm_idx["nose_tip"]]
-            lm = {k: g.vertices[i] for k, i in gt_lm_idx.items()}
-            if {"right_eye", "left_eye", "right_lips", "left_lips"} <= set(lm):
-                eyes = 0.5 * (lm["right_eye"] + lm["left_eye"])
-                mouth = 0.5 * (lm["right_lips"] + lm["left_lips"])
-        pl = gl = None
-        if pred_landmarks is not None:
-            if gt_lm_idx is None:
-                raise InputError(f"{pred_landmarks}: --pred-landmarks needs --landmarks for the ground truth")
-            pidx = read_landmarks(pred_landmarks, len(p.vertices))
-            names = [k for k in gt_lm_idx if k in pidx]
-            if len(names) < 3:
-                raise EvalInputError(f"{pred_landmarks}: shares only {names} with {landmarks}; need >= 3")
-            pl = p.vertices[[pidx[k] for k in names]]
-            gl = g.vertices[[gt_lm_idx[k] for k in names]]
-        kwargs = dict(
-            nose_tip=tip,
-            face_sphere=None if face_sphere is None else read_region(face_sphere, n),
-            icp_region=None if icp_region is None else read_region(icp_region, n),
-            region=None if region is None else read_region(region, n),
-            region_name=region.stem if region is not None else "region",
-            config=config,
-        )
-        if protocol == "h3ds":
-            ev = evaluate_h3ds(p, g, pred_landmarks=pl, gt_landmarks=gl, **kwargs)
-        else:
-            if pl is not None:
-                raise InputError("--pred-landmarks is only used by --protocol h3ds")
-            ev = evaluate_surface(p, g, **kwargs)
-    except EvalInputError as e:
-        raise InputError(str(e)) from None
-    axes = head_view_axes(g.vertices, tip, eyes, mouth)
-    return ev, g, tuple(np.asarray(a) for a in axes)
-
-
 def format_scores(summary: dict) -> str:
     """Human-readable lines for an evaluation summary."""
     lines = []
@@ -124,14 +65,23 @@ def run(args) -> int:
     from dataclasses import replace
 
     from eval.chamfer import EvalConfig
+    from eval.evaluate import evaluate_files
+    from eval.meshio import EvalInputError
+    from neuhead.errors import InputError
     from neuhead.io import write_json
 
+    if args.heatmap is not None and args.protocol != "h3ds":
+        raise InputError("--heatmap needs --protocol h3ds (per-vertex distances)")
     cfg = replace(EvalConfig(), face_radius=args.face_radius, n_samples=args.samples, seed=args.seed,
                   fscore_threshold=args.threshold)
-    ev, gt, (front, up) = evaluate_files(args.pred, args.gt, nose_tip=args.nose_tip, landmarks=args.landmarks,
-                                         pred_landmarks=args.pred_landmarks, region=args.region,
-                                         face_sphere=args.face_sphere, icp_region=args.icp_region,
-                                         protocol=args.protocol, config=cfg)
+    try:
+        res = evaluate_files(args.pred, args.gt, nose_tip=args.nose_tip, landmarks=args.landmarks,
+                             pred_landmarks=args.pred_landmarks, region=args.region,
+                             face_sphere=args.face_sphere, icp_region=args.icp_region,
+                             protocol=args.protocol, config=cfg)
+    except EvalInputError as e:
+        raise InputError(str(e)) from None
+    ev, gt = res.evaluation, res.gt
     summary = {"pred": str(args.pred), "gt": str(args.gt), **ev.summary()}
     if args.out is not None:
         write_json(args.out, summary)
@@ -140,14 +90,10 @@ def run(args) -> int:
 
         from eval.plots import error_heatmap
 
-        if args.protocol != "h3ds":
-            from neuhead.errors import InputError
-
-            raise InputError("--heatmap needs --protocol h3ds (per-vertex distances)")
         err = np.full(len(gt.vertices), np.nan)
         err[ev.head.indices] = ev.head.distances
         title = f"head {ev.head.mean:.2f}" + (f" | face_sphere {ev.face_sphere.mean:.2f}" if ev.face_sphere else "")
-        error_heatmap(gt.vertices, gt.faces, err, args.heatmap, front=front, up=up, title=title + " (mean, mesh units)")
+        error_heatmap(gt.vertices, gt.faces, err, args.heatmap, front=res.front, up=res.up, title=title + " (mean, mesh units)")
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -1,0 +1,391 @@
+"""H3DS benchmark runner: fit every scene of an H3DS-format root, score it, write Table 1.
+
+Layout of the paper's Table 1: face (face_sphere, 95 mm around the nose tip) and full head,
+1 view = frontal, left and right fitted SEPARATELY (F / L / R / mean), 3 views = all three
+together. Scores are the H3DS toolbox's (``eval.chamfer.evaluate_h3ds``), computed by the same
+function as ``neuhead eval`` on the same files (``eval.evaluate.evaluate_files``).
+
+The fitter and the scene reader are injected (defaults import the real ones lazily):
+
+- ``fit_fn(scene, preset) -> mesh`` (anything with ``vertices`` / ``faces`` in the scan's frame,
+  mm); default: ``neuhead.api.fit_scene(scene, preset=preset).mesh``;
+- ``load_scene_fn(root, scene_id, views) -> Scene``; default:
+  ``neuhead.data.h3ds.load_h3ds_scene(root, scene_id, views)``;
+- ``list_scenes_fn(root) -> list[SceneSpec]``; default: ``read_h3ds_config`` (config.toml).
+
+Output folder::
+
+    OUT/scenes/<scene>/<label>/pred.ply     predicted mesh (mm)
+    OUT/scenes/<scene>/<label>/score.json   written last: its presence marks the job done (resume)
+    OUT/results.md / results.csv / results.json / results.png
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import shlex
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from neuhead.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: published numbers (mm, face / full head) shown beside ours in the Markdown table and the plot
+PUBLISHED = {
+    1: {"Multi-NeuS (paper, 1 view)": {"face": 1.84, "head": 12.74},
+        "H3D-Net (paper, 1 view)": {"face": 1.85, "head": 13.12}},
+    3: {"H3D-Net (paper, 3 views)": {"face": 1.34, "head": 10.53}},
+}
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """One benchmark scene: its id and the image indices of its frontal, left and right views."""
+
+    scene_id: str
+    frontal_left_right: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class ViewSetup:
+    """One fit of a scene: a column label ("F", "L", "R" or "3") and the image indices it uses."""
+
+    label: str
+    views: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What the benchmark runs."""
+
+    views: int = 1
+    """1: frontal, left and right fitted separately (as in the paper); 3: the three together"""
+    preset: str = "quick"
+    """fitting preset passed to the fitter"""
+    scenes: tuple[str, ...] | None = None
+    """scene ids to run (default: every scene of config.toml)"""
+    heatmaps: bool = False
+    """also write a per-vertex error heatmap PNG next to each prediction"""
+    face_radius: float = 95.0
+    """face_sphere radius (mm) when a scene has no regions/face_sphere.txt"""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """Scores of one (scene, view setup) job; face/head are NaN when it failed."""
+
+    scene_id: str
+    label: str
+    views: tuple[int, ...]
+    face: float
+    head: float
+    fit_seconds: float = math.nan
+    eval_seconds: float = math.nan
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    eval_command: str = ""
+
+
+@dataclass
+class BenchTable:
+    """All job results of a run, laid out like the paper's Table 1."""
+
+    views: int
+    preset: str
+    labels: tuple[str, ...]
+    scenes: list[str]
+    jobs: list[JobResult] = field(default_factory=list)
+
+    def value(self, scene: str, metric: str, label: str) -> float:
+        for j in self.jobs:
+            if j.scene_id == scene and j.label == label:
+                return getattr(j, metric)
+        return math.nan
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """(metric, label) pairs: face F/L/R/mean then head F/L/R/mean (no 'mean' with one label)."""
+        labels = list(self.labels) + (["mean"] if len(self.labels) > 1 else [])
+        return [(m, lab) for m in ("face", "head") for lab in labels]
+
+    def row(self, scene: str) -> list[float]:
+        out = []
+        for metric, label in self.columns:
+            if label == "mean":
+                vals = [self.value(scene, metric, lab) for lab in self.labels]
+                out.append(float(np.mean(vals)) if all(np.isfinite(vals)) else math.nan)
+            else:
+                out.append(self.value(scene, metric, label))
+        return out
+
+    def mean_row(self) -> list[float]:
+        """Column means over the scenes that finished (NaN if none did)."""
+        if not self.scenes:
+            return [math.nan] * len(self.columns)
+        rows = np.array([self.row(s) for s in self.scenes], dtype=np.float64).reshape(len(self.scenes), -1)
+        out = []
+        for c in range(rows.shape[1]):
+            col = rows[:, c][np.isfinite(rows[:, c])]
+            out.append(float(col.mean()) if col.size else math.nan)
+        return out
+
+    def header(self) -> list[str]:
+        return ["scene"] + [f"{m} {lab}" for m, lab in self.columns]
+
+    def to_markdown(self) -> str:
+        def fmt(x):
+            return f"{x:.3f}" if np.isfinite(x) else "—"
+
+        title = "1 view (frontal, left, right fitted separately)" if self.views == 1 else "3 views (frontal + left + right)"
+        lines = [f"# H3DS benchmark: {title}, preset `{self.preset}`", "",
+                 "Mean distance from each ground-truth vertex to the nearest predicted vertex, in mm, after the "
+                 "H3DS toolbox's ICP. face = face_sphere (95 mm around the nose tip), head = full head.", "",
+                 "| " + " | ".join(self.header()) + " |", "|" + "---|" * len(self.header())]
+        for s in self.scenes:
+            lines.append("| " + " | ".join([s] + [fmt(x) for x in self.row(s)]) + " |")
+        n_done = sum(all(np.isfinite(self.row(s))) for s in self.scenes)
+        lines.append("| " + " | ".join([f"**mean** ({n_done}/{len(self.scenes)} complete)"]
+                                       + [f"**{fmt(x)}**" for x in self.mean_row()]) + " |")
+        failed = [j for j in self.jobs if j.error]
+        if failed:
+            lines += ["", "Failed jobs (rerun the same command to retry them):"]
+            lines += [f"- {j.scene_id} {j.label}: {j.error}" for j in failed]
+        refs = PUBLISHED.get(self.views, {})
+        if refs:
+            lines += ["", "Published: " + "; ".join(f"{k} face {v['face']} / head {v['head']}" for k, v in refs.items())]
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.header())
+        for s in self.scenes:
+            w.writerow([s] + [f"{x:.6f}" if np.isfinite(x) else "" for x in self.row(s)])
+        w.writerow(["mean"] + [f"{x:.6f}" if np.isfinite(x) else "" for x in self.mean_row()])
+        return buf.getvalue()
+
+    def to_json(self) -> dict:
+        def num(x):
+            return float(x) if np.isfinite(x) else None
+
+        def as_dict(values):
+            d: dict[str, dict[str, float | None]] = {"face": {}, "head": {}}
+            for (m, lab), x in zip(self.columns, values):
+                d[m][lab] = num(x)
+            return d
+
+        return {"views": self.views, "preset": self.preset, "units": "mm", "labels": list(self.labels),
+                "rows": [{"scene": s, **as_dict(self.row(s))} for s in self.scenes],
+                "mean": as_dict(self.mean_row()),
+                "jobs": [{**asdict(j), "face": num(j.face), "head": num(j.head),
+                          "fit_seconds": num(j.fit_seconds), "eval_seconds": num(j.eval_seconds)}
+                         for j in self.jobs]}
+
+
+# ----------------------------------------------------------------------------- reading the root
+
+
+def read_h3ds_config(root: str | Path) -> list[SceneSpec]:
+    """Scenes of an H3DS root from its ``config.toml`` (the toolbox's layout:
+    ``[scenes.<id>.default_views_configs]`` with ``3 = [frontal, left, right]``)."""
+    import tomllib
+
+    path = Path(root) / "config.toml"
+    try:
+        cfg = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: not found (is {root} an H3DS-format root?)") from None
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise InputError(f"{path}: cannot read ({e})") from None
+    scenes = cfg.get("scenes")
+    if not isinstance(scenes, dict) or not scenes:
+        raise InputError(f"{path}: no [scenes.<id>] tables")
+    out = []
+    for sid, s in scenes.items():
+        three = (s.get("default_views_configs") or {}).get("3") if isinstance(s, dict) else None
+        if not isinstance(three, list) or len(three) != 3 or not all(isinstance(i, int) for i in three):
+            raise InputError(f"{path}: scene {sid} has no 3-view configuration "
+                             "([scenes.<id>.default_views_configs] 3 = [frontal, left, right])")
+        out.append(SceneSpec(str(sid), tuple(three)))
+    return out
+
+
+def view_setups(views: int, spec: SceneSpec) -> list[ViewSetup]:
+    """1 view: F, L, R separately (as in the paper's Table 1); 3 views: one fit on all three."""
+    f, l, r = spec.frontal_left_right
+    if views == 1:
+        return [ViewSetup("F", (f,)), ViewSetup("L", (l,)), ViewSetup("R", (r,))]
+    if views == 3:
+        return [ViewSetup("3", (f, l, r))]
+    raise InputError(f"--views must be 1 or 3, got {views}")
+
+
+def _default_fit(scene, preset: str):
+    from neuhead.api import fit_scene
+
+    return fit_scene(scene, preset=preset).mesh
+
+
+def _default_load_scene(root, scene_id: str, views):
+    from neuhead.data.h3ds import load_h3ds_scene
+
+    return load_h3ds_scene(root, scene_id, views)
+
+
+def _write_mesh(mesh, path: Path) -> None:
+    import trimesh
+
+    from neuhead.io import atomic_path
+
+    if not isinstance(mesh, trimesh.Trimesh):
+        mesh = trimesh.Trimesh(np.asarray(mesh.vertices), np.asarray(mesh.faces), process=False)
+    if len(mesh.vertices) == 0:
+        raise ValueError("the fitter returned an empty mesh")
+    with atomic_path(path) as tmp:
+        mesh.export(tmp, file_type="ply")
+
+
+def _eval_command(pred: Path, files: dict) -> str:
+    cmd = ["neuhead", "eval", str(pred), str(files["gt"])]
+    for key, flag in (("landmarks", "--landmarks"), ("icp_region", "--icp-region"), ("face_sphere", "--face-sphere")):
+        if files[key] is not None:
+            cmd += [flag, str(files[key])]
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
+def score_prediction(pred_path: Path, scene_dir: Path, config: BenchConfig = BenchConfig(),
+                     heatmap: Path | None = None):
+    """Score a predicted mesh file against an H3DS scene folder exactly as ``neuhead eval`` does
+    with ``--landmarks landmarks.txt --icp-region regions/face.txt --face-sphere
+    regions/face_sphere.txt`` (the files that exist). Returns ``(FileEvaluation, command)``."""
+    from eval.chamfer import EvalConfig
+    from eval.evaluate import evaluate_files, h3ds_scene_files
+    from eval.meshio import EvalInputError
+
+    try:
+        files = h3ds_scene_files(scene_dir)
+        if files["landmarks"] is None and files["face_sphere"] is None:
+            raise EvalInputError(f"{scene_dir}: neither landmarks.txt nor regions/face_sphere.txt: no face score")
+        res = evaluate_files(pred_path, files["gt"], landmarks=files["landmarks"], icp_region=files["icp_region"],
+                             face_sphere=files["face_sphere"], protocol="h3ds",
+                             config=EvalConfig(face_radius=config.face_radius))
+    except EvalInputError as e:
+        raise InputError(str(e)) from None
+    if heatmap is not None:
+        from eval.plots import error_heatmap
+
+        ev = res.evaluation
+        err = np.full(len(res.gt.vertices), np.nan)
+        err[ev.head.indices] = ev.head.distances
+        error_heatmap(res.gt.vertices, res.gt.faces, err, heatmap, front=res.front, up=res.up,
+                      title=f"{scene_dir.name}: head {ev.head.mean:.2f} mm, face {ev.face_sphere.mean:.2f} mm")
+    return res, _eval_command(pred_path, files)
+
+
+def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = BenchConfig(), *,
+                   fit_fn: Callable | None = None, load_scene_fn: Callable | None = None,
+                   list_scenes_fn: Callable | None = None) -> BenchTable:
+    """Fit, score and tabulate every (scene, view setup); skip jobs whose score.json exists
+    (a job whose pred.ply exists but not its score is only re-scored). Failed fits are logged,
+    left without score.json (a rerun retries them) and shown as failed in the table."""
+    from neuhead.io import check_writable_dir, write_json
+
+    root, out = Path(root), Path(out)
+    if not root.is_dir():
+        raise InputError(f"{root}: H3DS root folder not found")
+    check_writable_dir(out)
+    fit_fn = fit_fn or _default_fit
+    load_scene_fn = load_scene_fn or _default_load_scene
+    specs = (list_scenes_fn or read_h3ds_config)(root)
+    if config.scenes:
+        known = {s.scene_id for s in specs}
+        missing = [s for s in config.scenes if s not in known]
+        if missing:
+            raise InputError(f"{root / 'config.toml'}: unknown scene(s) {missing}; known: {sorted(known)}")
+        specs = [s for s in specs if s.scene_id in config.scenes]
+    labels = tuple(v.label for v in view_setups(config.views, specs[0])) if specs else ()
+    table = BenchTable(config.views, config.preset, labels, [s.scene_id for s in specs])
+    setting = {"views": config.views, "preset": config.preset}
+
+    for spec in specs:
+        scene_dir = root / spec.scene_id
+        for setup in view_setups(config.views, spec):
+            job_dir = out / "scenes" / spec.scene_id / setup.label
+            score_path, pred_path = job_dir / "score.json", job_dir / "pred.ply"
+            if score_path.is_file():
+                try:
+                    rec = json.loads(score_path.read_text())
+                except (OSError, json.JSONDecodeError):
+                    rec = None
+                if rec and rec.get("setting") == setting and list(rec.get("views", [])) == list(setup.views):
+                    log.info("%s %s: done, skipped (%s)", spec.scene_id, setup.label, score_path)
+                    table.jobs.append(_job_from_record(rec))
+                    continue
+                log.info("%s %s: stale score.json (other settings), redone", spec.scene_id, setup.label)
+                score_path.unlink()
+                pred_path.unlink(missing_ok=True)
+            fit_s = math.nan
+            try:
+                if not pred_path.is_file():
+                    log.info("%s %s: fitting views %s (preset %s)", spec.scene_id, setup.label, setup.views, config.preset)
+                    t0 = time.perf_counter()
+                    scene = load_scene_fn(root, spec.scene_id, list(setup.views))
+                    mesh = fit_fn(scene, config.preset)
+                    fit_s = time.perf_counter() - t0
+                    _write_mesh(mesh, pred_path)
+                t0 = time.perf_counter()
+                heat = job_dir / "heatmap.png" if config.heatmaps else None
+                res, cmd = score_prediction(pred_path, scene_dir, config, heat)
+                eval_s = time.perf_counter() - t0
+            except Exception as e:  # one bad scene must not lose the others
+                log.error("%s %s: failed: %s: %s", spec.scene_id, setup.label, e.__class__.__name__, e)
+                table.jobs.append(JobResult(spec.scene_id, setup.label, setup.views, math.nan, math.nan,
+                                            error=f"{e.__class__.__name__}: {e}"))
+                continue
+            ev = res.evaluation
+            job = JobResult(spec.scene_id, setup.label, setup.views, ev.face_sphere.mean, ev.head.mean,
+                            fit_s, eval_s, ev.warnings, None, cmd)
+            write_json(score_path, {"setting": setting, **asdict(job), "evaluation": ev.summary()})
+            log.info("%s %s: face %.3f mm, head %.3f mm", spec.scene_id, setup.label, job.face, job.head)
+            table.jobs.append(job)
+    write_table(table, out)
+    return table
+
+
+def _job_from_record(rec: dict) -> JobResult:
+    def num(x):
+        return math.nan if x is None else float(x)
+
+    return JobResult(rec["scene_id"], rec["label"], tuple(rec["views"]), num(rec["face"]), num(rec["head"]),
+                     num(rec.get("fit_seconds")), num(rec.get("eval_seconds")), tuple(rec.get("warnings", ())),
+                     rec.get("error"), rec.get("eval_command", ""))
+
+
+def write_table(table: BenchTable, out: str | Path) -> dict[str, Path]:
+    """results.md / .csv / .json and the bar chart results.png (means over scenes), atomically."""
+    from eval.plots import bar_chart
+    from neuhead.io import atomic_path, write_json
+
+    out = Path(out)
+    paths = {"md": out / "results.md", "csv": out / "results.csv", "json": out / "results.json",
+             "png": out / "results.png"}
+    with atomic_path(paths["md"]) as tmp:
+        tmp.write_text(table.to_markdown())
+    with atomic_path(paths["csv"]) as tmp:
+        tmp.write_text(table.to_csv())
+    write_json(paths["json"], table.to_json())
+    means = table.to_json()["mean"]
+    groups = {m: {lab: (math.nan if v is None else v) for lab, v in cols.items()} for m, cols in means.items()}
+    bar_chart(groups, paths["png"], title=f"H3DS, {table.views} view{'s' if table.views > 1 else ''}, "
+                                          f"preset {table.preset} ({len(table.scenes)} scenes)",
+              reference=PUBLISHED.get(table.views))
+    return paths

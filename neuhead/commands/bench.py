@@ -1,0 +1,36 @@
+"""``neuhead bench h3ds --root DIR --views 1|3 --out DIR``: the H3DS Table-1 benchmark (resumable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="run a benchmark (H3DS: fit every scene, score, write Table 1)",
+                       description="Benchmarks. 'h3ds' fits every scene of an H3DS-format root (real H3DS "
+                                   "or synthetic), scores it with the H3DS protocol (mm) and writes "
+                                   "results.md/.csv/.json/.png to --out. Rerunning skips finished jobs.")
+    bsub = p.add_subparsers(dest="benchmark", required=True)
+    h = bsub.add_parser("h3ds", help="H3DS face / full-head distances, layout of the paper's Table 1")
+    h.add_argument("--root", type=Path, required=True, help="H3DS-format root (config.toml + one folder per scene)")
+    h.add_argument("--views", type=int, choices=[1, 3], default=1,
+                   help="1: frontal, left, right fitted separately (as in the paper); 3: the three together")
+    h.add_argument("--preset", choices=["quick", "paper"], default="quick", help="fitting preset")
+    h.add_argument("--scenes", nargs="+", default=None, help="scene ids to run (default: all)")
+    h.add_argument("--out", type=Path, required=True, help="output folder (reused to resume)")
+    h.add_argument("--heatmaps", action="store_true", help="write an error heatmap PNG per job")
+    h.add_argument("--face-radius", type=float, default=95.0,
+                   help="face_sphere radius (mm) when a scene lacks regions/face_sphere.txt")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from neuhead.bench import BenchConfig, run_h3ds_bench
+
+    cfg = BenchConfig(views=args.views, preset=args.preset, scenes=tuple(args.scenes) if args.scenes else None,
+                      heatmaps=args.heatmaps, face_radius=args.face_radius)
+    table = run_h3ds_bench(args.root, args.out, cfg)
+    print(table.to_markdown())
+    print(f"written: {args.out / 'results.md'}, results.csv, results.json, results.png")
+    failed = [j for j in table.jobs if j.error]
+    return 1 if failed else 0
