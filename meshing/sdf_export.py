@@ -111,7 +111,13 @@ def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str 
     wrapped = world_sdf_module(module, to_world)
     example = torch.tensor(np.asarray(to_world)[:3, 3], dtype=torch.float32).reshape(1, 3).repeat(7, 1)
     example = example + torch.linspace(-0.5, 0.5, 21).reshape(7, 3) * float(similarity_scale(to_world))
-    with atomic_path(path) as tmp, torch.no_grad():
+    import warnings
+
+    # torch 2.13 marks TorchScript and the TorchScript-based ONNX exporter deprecated; both still work
+    # and need nothing beyond torch (+ onnx); the torch.export-based exporter needs onnxscript and
+    # takes ~4 s. The artefacts load with torch.jit.load / any ONNX runtime, without neuhead.
+    with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         if fmt == "torchscript":
             traced = torch.jit.trace(wrapped, example, check_trace=False)
             torch.jit.save(traced, str(tmp))
