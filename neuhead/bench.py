@@ -8,7 +8,8 @@ function as ``neuhead eval`` on the same files (``eval.evaluate.evaluate_files``
 The fitter and the scene reader are injected (defaults import the real ones lazily):
 
 - ``fit_fn(scene, preset) -> mesh`` (anything with ``vertices`` / ``faces`` in the scan's frame,
-  mm); default: ``neuhead.api.fit_scene(scene, preset=preset).mesh``;
+  mm); default: ``default_fitter(config)`` (``neuhead.api.fit_scene(scene, preset=preset)``, or
+  the from-scratch preset while that API does not exist);
 - ``load_scene_fn(root, scene_id, views) -> Scene``; default:
   ``neuhead.data.h3ds.load_h3ds_scene(root, scene_id, views)``;
 - ``list_scenes_fn(root) -> list[SceneSpec]``; default: ``read_h3ds_config`` (config.toml).
@@ -77,6 +78,12 @@ class BenchConfig:
     """also write a per-vertex error heatmap PNG next to each prediction"""
     face_radius: float = 95.0
     """face_sphere radius (mm) when a scene has no regions/face_sphere.txt"""
+    mesh_resolution: int = 256
+    """marching-cubes resolution of the default fitter's mesh (the H3DS metric favours dense meshes)"""
+    iters: int | None = None
+    """default fitter: total iteration budget override (None: the preset's), for smoke runs"""
+    seed: int = 0
+    """default fitter: seed"""
 
 
 @dataclass(frozen=True)
@@ -195,27 +202,19 @@ class BenchTable:
 
 
 def read_h3ds_config(root: str | Path) -> list[SceneSpec]:
-    """Scenes of an H3DS root from its ``config.toml`` (the toolbox's layout:
-    ``[scenes.<id>.default_views_configs]`` with ``3 = [frontal, left, right]``)."""
-    import tomllib
+    """Scenes of an H3DS root and their frontal/left/right views: the views config ``"3"``
+    (``[scenes.<id>.default_views_configs] 3 = [frontal, left, right]``) read by
+    ``neuhead.data.h3ds.load_h3ds_config``."""
+    from neuhead.data.h3ds import load_h3ds_config
 
-    path = Path(root) / "config.toml"
-    try:
-        cfg = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: not found (is {root} an H3DS-format root?)") from None
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise InputError(f"{path}: cannot read ({e})") from None
-    scenes = cfg.get("scenes")
-    if not isinstance(scenes, dict) or not scenes:
-        raise InputError(f"{path}: no [scenes.<id>] tables")
+    cfg = load_h3ds_config(root)
     out = []
-    for sid, s in scenes.items():
-        three = (s.get("default_views_configs") or {}).get("3") if isinstance(s, dict) else None
-        if not isinstance(three, list) or len(three) != 3 or not all(isinstance(i, int) for i in three):
-            raise InputError(f"{path}: scene {sid} has no 3-view configuration "
+    for sid, info in cfg.scenes.items():
+        three = info.views_configs.get("3")
+        if not isinstance(three, list) or len(three) != 3:
+            raise InputError(f"{cfg.path or cfg.root}: scene {sid} has no 3-view configuration "
                              "([scenes.<id>.default_views_configs] 3 = [frontal, left, right])")
-        out.append(SceneSpec(str(sid), tuple(three)))
+        out.append(SceneSpec(str(sid), tuple(int(i) for i in three)))
     return out
 
 
@@ -229,10 +228,39 @@ def view_setups(views: int, spec: SceneSpec) -> list[ViewSetup]:
     raise InputError(f"--views must be 1 or 3, got {views}")
 
 
-def _default_fit(scene, preset: str):
-    from neuhead.api import fit_scene
+def default_fitter(config: BenchConfig) -> Callable:
+    """The real fitter, imported lazily: ``neuhead.api.fit_scene(scene, preset=...)`` (the public
+    API) when it exists, else the from-scratch preset ``neuhead.config.SCRATCH_PRESETS[preset]``
+    through ``neuhead.train.fit.fit_scene`` + ``neuhead.pipeline.result_reconstruction``.
+    The mesh is extracted at ``config.mesh_resolution``; ``config.iters`` rescales the budget."""
 
-    return fit_scene(scene, preset=preset).mesh
+    def fit(scene, preset: str):
+        try:
+            from neuhead.api import fit_scene as api_fit
+        except ModuleNotFoundError as e:
+            if e.name not in ("neuhead.api",):
+                raise
+            api_fit = None
+        if api_fit is not None and config.iters is None:
+            recon = api_fit(scene, preset=preset)
+        else:
+            from dataclasses import replace
+
+            from neuhead.commands.fit import scale_iters
+            from neuhead.config import SCRATCH_PRESETS
+            from neuhead.pipeline import result_reconstruction
+            from neuhead.train.fit import fit_scene
+
+            log.warning("fitting from scratch (no prior): preset %s%s", preset,
+                        "" if config.iters is None else f", {config.iters} iterations")
+            cfg = replace(scale_iters(SCRATCH_PRESETS[preset], config.iters), seed=config.seed)
+            result = fit_scene(scene, cfg, progress=False)
+            recon = result_reconstruction(result, cfg)
+        if hasattr(recon, "extract_mesh"):
+            return recon.extract_mesh(config.mesh_resolution)
+        return recon.mesh
+
+    return fit
 
 
 def _default_load_scene(root, scene_id: str, views):
@@ -303,7 +331,7 @@ def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = Benc
     if not root.is_dir():
         raise InputError(f"{root}: H3DS root folder not found")
     check_writable_dir(out)
-    fit_fn = fit_fn or _default_fit
+    fit_fn = fit_fn or default_fitter(config)
     load_scene_fn = load_scene_fn or _default_load_scene
     specs = (list_scenes_fn or read_h3ds_config)(root)
     if config.scenes:
@@ -314,7 +342,8 @@ def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = Benc
         specs = [s for s in specs if s.scene_id in config.scenes]
     labels = tuple(v.label for v in view_setups(config.views, specs[0])) if specs else ()
     table = BenchTable(config.views, config.preset, labels, [s.scene_id for s in specs])
-    setting = {"views": config.views, "preset": config.preset}
+    setting = {"views": config.views, "preset": config.preset, "iters": config.iters,
+               "mesh_resolution": config.mesh_resolution, "seed": config.seed}
 
     for spec in specs:
         scene_dir = root / spec.scene_id

@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
     h.add_argument("--heatmaps", action="store_true", help="write an error heatmap PNG per job")
     h.add_argument("--face-radius", type=float, default=95.0,
                    help="face_sphere radius (mm) when a scene lacks regions/face_sphere.txt")
+    h.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of the fitted meshes")
+    h.add_argument("--iters", type=int, default=None, help="override the fitting budget (smoke runs)")
+    h.add_argument("--seed", type=int, default=0, help="fitting seed")
     p.set_defaults(run=run)
 
 
@@ -28,7 +31,8 @@ def run(args) -> int:
     from neuhead.bench import BenchConfig, run_h3ds_bench
 
     cfg = BenchConfig(views=args.views, preset=args.preset, scenes=tuple(args.scenes) if args.scenes else None,
-                      heatmaps=args.heatmaps, face_radius=args.face_radius)
+                      heatmaps=args.heatmaps, face_radius=args.face_radius, mesh_resolution=args.resolution,
+                      iters=args.iters, seed=args.seed)
     table = run_h3ds_bench(args.root, args.out, cfg)
     print(table.to_markdown())
     print(f"written: {args.out / 'results.md'}, results.csv, results.json, results.png")
