@@ -9,7 +9,7 @@ Two paths that give the same triangles:
   contain a sign change, and only the triangles of fully evaluated cells are kept.
 
 The pruning test assumes the SDF is ``lipschitz``-Lipschitz: a cell of edge ``s`` can only hold the
-zero level set if a corner has ``|sdf| ≤ lipschitz · √3 · s`` (the cell diagonal). A true SDF has
+zero level set if EVERY corner has ``|sdf| ≤ lipschitz · √3 · s`` (the cell diagonal), or the signs differ. A true SDF has
 constant 1; a learned one with the eikonal loss is close to it, hence the default safety factor 2.
 
 Grid convention: ``resolution`` R is the number of CELLS per axis; the ``R+1`` points per axis are
@@ -189,7 +189,8 @@ def hierarchical_marching_cubes(
         if step == 1:
             cells = cells[crosses]
             break
-        near = np.abs(v).min(1) <= hierarchy.lipschitz * math.sqrt(3.0) * step * grid.voxel
+        # a surface point q in the cell bounds EVERY corner: |sdf(c)| <= L·|c - q| <= L·diagonal
+        near = np.abs(v).max(1) <= hierarchy.lipschitz * math.sqrt(3.0) * step * grid.voxel
         keep = cells[crosses | near]
         step //= 2
         cells = (keep[:, None] + step * corner_offsets[None]).ravel()  # (8·m,) children
