@@ -23,7 +23,6 @@ scenes are the sub-folders that hold a ``cameras.npz`` and the views are the ima
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,11 @@ from neuhead.data.neus import decompose_projection
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 from neuhead.io import atomic_path, read_image, read_mask
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 

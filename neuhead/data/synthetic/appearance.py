@@ -125,8 +125,10 @@ def vertex_attributes(model: HeadModel, head: Head, app: Appearance) -> np.ndarr
     return A
 
 
-def albedo(model: HeadModel, attr: np.ndarray, app: Appearance) -> np.ndarray:
-    """sRGB albedo (m, 3) from interpolated attributes (m, N_ATTR)."""
+def albedo(model: HeadModel, attr: np.ndarray, app: Appearance, streaks: bool = True) -> np.ndarray:
+    """sRGB albedo (m, 3) from interpolated attributes (m, N_ATTR) (the slow, exact reference).
+
+    ``streaks=False`` leaves out the fine hair streaks (for the per-vertex part of ``albedo_fast``)."""
     p0 = attr[:, :3]
     base = np.broadcast_to(app.skin, (len(attr), 3)).copy()
     var = np.sin(p0 @ app.noise[:, :3].T + app.noise[:, 3]).mean(1)
@@ -153,11 +155,35 @@ def albedo(model: HeadModel, attr: np.ndarray, app: Appearance) -> np.ndarray:
     # hair: colour with strand-like streaks along the scalp
     hw = attr[:, 3:4]
     if (hw > 0).any():
-        phi = np.arctan2(p0[:, 0], p0[:, 2])
-        streak = (1 + 0.07 * np.sin(phi * 90 + 3 * np.sin(p0[:, 1] * 0.05)) * np.sin(phi * 37 + 1.3)
-                  + 0.08 * np.sin(p0 @ app.noise[:3, :3].T * 0.7 + app.noise[:3, 3]).mean(1))
-        base = _lerp(base, np.clip(app.hair[None] * streak[:, None], 0, 1), np.clip(hw * 1.6, 0, 1))
+        streak = hair_streaks(p0, app)[:, None] if streaks else 1.0
+        base = _lerp(base, np.clip(app.hair[None] * streak, 0, 1), np.clip(hw * 1.6, 0, 1))
     return np.clip(base, 0, 1)
+
+
+def hair_streaks(p0: np.ndarray, app: Appearance) -> np.ndarray:
+    """(m,) multiplicative hair-colour variation around 1 (fine streaks + broad shading)."""
+    phi = np.arctan2(p0[:, 0], p0[:, 2])
+    return (1 + 0.07 * np.sin(phi * 90 + 3 * np.sin(p0[:, 1] * 0.05)) * np.sin(phi * 37 + 1.3)
+            + 0.08 * np.sin(p0 @ app.noise[:3, :3].T * 0.7 + app.noise[:3, 3]).mean(1))
+
+
+def albedo_fast(model: HeadModel, attr: np.ndarray, vert_albedo: np.ndarray, faces_idx: np.ndarray,
+                bary: np.ndarray, eye_faces: np.ndarray, hair_faces: np.ndarray, app: Appearance) -> np.ndarray:
+    """``albedo`` for hit points (triangle ids ``faces_idx``, barycentrics ``bary``) from per-vertex
+    albedo, with per-pixel detail only where needed: full ``albedo`` on eye triangles, the fine
+    hair streaks added on hair triangles (hair colour enters linearly, so this matches ``albedo``
+    up to the clipping of the streaked hair colour)."""
+    f = model.faces[faces_idx]
+    a = (bary[:, :, None] * vert_albedo[f]).sum(1)
+    h = np.flatnonzero(hair_faces[faces_idx])
+    if len(h):
+        at = (bary[h, :, None] * attr[f[h]][:, :, (0, 1, 2, 3)]).sum(1)
+        w = np.clip(at[:, 3] * 1.6, 0, 1)
+        a[h] += (w * (hair_streaks(at[:, :3], app) - 1))[:, None] * app.hair
+    e = np.flatnonzero(eye_faces[faces_idx])
+    if len(e):
+        a[e] = albedo(model, (bary[e, :, None] * attr[f[e]]).sum(1), app)
+    return np.clip(a, 0, 1)
 
 
 def shade(albedo_srgb: np.ndarray, normals: np.ndarray, lit: np.ndarray, app: Appearance) -> np.ndarray:

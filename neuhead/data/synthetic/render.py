@@ -1,9 +1,9 @@
 """Ray-cast renderer for synthetic heads (Open3D ``RaycastingScene``).
 
 Cameras follow ``neuhead.cameras`` (OpenCV, pixel centres at +0.5). Per view: one ray through each
-pixel centre gives the exact depth (z in the camera frame, 0 on a miss) and the hard hit mask; an
-``ss``×``ss`` grid of sub-pixel rays gives the anti-aliased colour and the soft mask (coverage).
-Colour = shaded albedo over a background, composited with the coverage.
+pixel centre gives the exact depth (z in the camera frame, 0 on a miss), the hard hit mask and the
+shaded colour; an ``ss``×``ss`` grid of sub-pixel rays gives the coverage (the soft mask), which
+blends the colour with the background (coverage anti-aliasing of the silhouette).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class RenderConfig:
     """How synthetic views are rendered."""
 
     supersample: int = 2
-    """sub-pixel rays per pixel side for colour and mask (1 = pixel centre only)"""
+    """sub-pixel rays per pixel side for the coverage (soft mask, silhouette blending); 1 = hard edges"""
     shadows: bool = True
     """cast a shadow ray towards the light"""
     shadow_offset_mm: float = 0.3
@@ -41,16 +41,21 @@ class Rendered:
 
 
 def camera_rays(K: np.ndarray, c2w: np.ndarray, width: int, height: int, offsets: np.ndarray) -> np.ndarray:
-    """Rays (len(offsets), H, W, 6) [origin, unit direction] for sub-pixel ``offsets`` (m, 2) in [0, 1)."""
-    u = np.arange(width)[None, None, :] + offsets[:, 0, None, None]  # (m, 1, W)
-    v = np.arange(height)[None, :, None] + offsets[:, 1, None, None]  # (m, H, 1)
-    u, v = np.broadcast_arrays(u, v)
+    """Rays (len(offsets), H, W, 6) float32 [origin, direction] for sub-pixel ``offsets`` (m, 2) in [0, 1).
+
+    Directions are ``R K^-1 (u, v, 1)``: *not* unit length but with unit camera-z component, so a
+    hit distance along them is the pixel's depth (camera z).
+    """
+    u = (np.arange(width)[None, None, :] + offsets[:, 0, None, None]).astype(np.float32)  # (m, 1, W)
+    v = (np.arange(height)[None, :, None] + offsets[:, 1, None, None]).astype(np.float32)  # (m, H, 1)
     y = (v - K[1, 2]) / K[1, 1]
     x = (u - K[0, 2] - K[0, 1] * y) / K[0, 0]
-    d = np.stack([x, y, np.ones_like(x)], -1) @ c2w[:3, :3].T
-    d /= np.linalg.norm(d, axis=-1, keepdims=True)
-    o = np.broadcast_to(c2w[:3, 3], d.shape)
-    return np.concatenate([o, d], -1)
+    x, y = np.broadcast_arrays(x, y)
+    R = c2w[:3, :3].astype(np.float32)
+    out = np.empty(x.shape + (6,), np.float32)
+    out[..., :3] = c2w[:3, 3]
+    out[..., 3:] = x[..., None] * R[:, 0] + y[..., None] * R[:, 1] + R[:, 2]
+    return out
 
 
 class HeadRenderer:
@@ -62,7 +67,11 @@ class HeadRenderer:
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, vertex_normals: np.ndarray,
                  config: RenderConfig = RenderConfig()):
-        import open3d as o3d
+        try:
+            import open3d as o3d
+        except ImportError as e:
+            raise ImportError("rendering synthetic heads needs Open3D: pip install 'neuhead[synth]' "
+                              f"(open3d-cpu; on Debian also apt-get install libusb-1.0-0) ({e})") from e
 
         self._o3d = o3d
         self.vertices = np.asarray(vertices, dtype=np.float64)
@@ -83,8 +92,27 @@ class HeadRenderer:
         return self.scene.test_occlusions(o3d.core.Tensor(np.ascontiguousarray(rays, dtype=np.float32)),
                                           nthreads=self.config.threads).numpy().astype(bool)
 
+    def _shade_hits(self, rays: np.ndarray, t: np.ndarray, tri: np.ndarray, uv: np.ndarray, shade_fn,
+                    light_dir: np.ndarray) -> np.ndarray:
+        """Colours (m, 3) of m hitting rays (m, 6) with hit distance, triangle and barycentric uv."""
+        tri = tri.astype(np.int64)
+        bary = np.stack([1 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], 1)
+        pts = rays[:, :3].astype(np.float64) + rays[:, 3:] * t[:, None].astype(np.float64)
+        nrm = (bary[:, :, None] * self.normals[self.faces[tri]]).sum(1)
+        nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+        lit = np.ones(len(t))
+        if self.config.shadows:
+            sr = np.concatenate([pts + nrm * self.config.shadow_offset_mm, np.broadcast_to(light_dir, pts.shape)], 1)
+            lit = (~self.occluded(sr)).astype(np.float64)
+        return shade_fn(tri, bary, pts, nrm, lit)
+
     def render(self, cameras: Cameras, shade_fn, light_dir: np.ndarray, background: np.ndarray) -> Rendered:
-        """Render every camera. background: (H, W, 3) sRGB."""
+        """Render every camera. background: (H, W, 3) sRGB.
+
+        Colour is shaded once per pixel (at the pixel centre, or at the first covering sub-pixel
+        ray where the centre misses); the ``ss``² sub-pixel rays give the coverage that blends it
+        with the background and that is the soft mask.
+        """
         n, H, W = len(cameras), cameras.height, cameras.width
         ss = max(1, int(self.config.supersample))
         offsets = (np.stack(np.meshgrid(np.arange(ss), np.arange(ss)), -1).reshape(-1, 2) + 0.5) / ss
@@ -94,35 +122,34 @@ class HeadRenderer:
         hits = np.zeros((n, H, W), bool)
         for i in range(n):
             K, c2w = cameras.K[i], cameras.c2w[i]
-            centre = camera_rays(K, c2w, W, H, np.array([[0.5, 0.5]]))[0]  # (H, W, 6)
+            centre = camera_rays(K, c2w, W, H, np.array([[0.5, 0.5]]))[0].reshape(-1, 6)  # (H*W, 6)
             rc = self.cast(centre)
             hit = np.isfinite(rc["t"])
-            z_cam = centre[..., 3:] @ c2w[:3, 2]  # cos between ray and optical axis
-            depth[i][hit] = (rc["t"] * z_cam)[hit]
-            hits[i] = hit
-            rays = centre[None] if ss == 1 else camera_rays(K, c2w, W, H, offsets)  # (m, H, W, 6)
-            r = rc if ss == 1 else self.cast(rays)
-            t, tri, uv = r["t"].reshape(-1), r["tri"].reshape(-1), r["uv"].reshape(-1, 2)
-            rr = rays.reshape(-1, 6)
-            sel = np.flatnonzero(np.isfinite(t))
-            col = np.zeros((len(t), 3))
-            if len(sel):
-                tri_s = tri[sel].astype(np.int64)
-                bary = np.stack([1 - uv[sel, 0] - uv[sel, 1], uv[sel, 0], uv[sel, 1]], 1)
-                pts = rr[sel, :3] + rr[sel, 3:] * t[sel, None]
-                f = self.faces[tri_s]
-                nrm = np.einsum("mk,mkd->md", bary, self.normals[f])
-                nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
-                lit = np.ones(len(sel))
-                if self.config.shadows:
-                    sr = np.concatenate([pts + nrm * self.config.shadow_offset_mm,
-                                         np.broadcast_to(light_dir, pts.shape)], 1)
-                    lit = (~self.occluded(sr)).astype(np.float64)
-                col[sel] = shade_fn(tri_s, bary, pts, nrm, lit)
-            cov = np.isfinite(t).reshape(len(rays), H, W).astype(np.float64)
-            col = col.reshape(len(rays), H, W, 3)
-            fg = col.sum(0)  # premultiplied by coverage
-            a = cov.mean(0)
-            images[i] = (fg / len(rays) + (1 - a)[..., None] * background).astype(np.float32)
-            masks[i] = a
+            depth[i].reshape(-1)[hit] = rc["t"][hit]  # directions have unit camera z: t is the depth
+            hits[i] = hit.reshape(H, W)
+            if ss == 1:
+                cov = hit.astype(np.float64)
+                src_rays, src_t, src_tri, src_uv = centre, rc["t"], rc["tri"], rc["uv"]
+                shade_idx = np.flatnonzero(hit)
+            else:
+                rays = camera_rays(K, c2w, W, H, offsets).reshape(len(offsets), -1, 6)  # (m, H*W, 6)
+                r = self.cast(rays)
+                sub_hit = np.isfinite(r["t"])  # (m, H*W)
+                cov = sub_hit.mean(0)
+                # where the centre misses but a sub-pixel ray hits, shade the first such ray
+                first = np.argmax(sub_hit, axis=0)
+                edge = ~hit & sub_hit.any(0)
+                pix = np.arange(H * W)
+                src_rays = np.where(edge[:, None], rays[first, pix], centre)
+                src_t = np.where(edge, r["t"][first, pix], rc["t"])
+                src_tri = np.where(edge, r["tri"][first, pix], rc["tri"])
+                src_uv = np.where(edge[:, None], r["uv"][first, pix], rc["uv"])
+                shade_idx = np.flatnonzero(hit | edge)
+            col = np.zeros((H * W, 3))
+            if len(shade_idx):
+                col[shade_idx] = self._shade_hits(src_rays[shade_idx], src_t[shade_idx], src_tri[shade_idx],
+                                                  src_uv[shade_idx], shade_fn, light_dir)
+            a = cov.reshape(H, W, 1)
+            images[i] = (a * col.reshape(H, W, 3) + (1 - a) * background).astype(np.float32)
+            masks[i] = a[..., 0]
         return Rendered(images, masks, depth, hits)

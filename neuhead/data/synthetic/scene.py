@@ -8,7 +8,7 @@ import numpy as np
 
 from neuhead.data.canonical import canonical_similarity, canonical_to_world
 from neuhead.data.scene import Scene
-from neuhead.data.synthetic.appearance import Appearance, albedo, background, sample_appearance, shade, vertex_attributes
+from neuhead.data.synthetic.appearance import Appearance, albedo, albedo_fast, background, sample_appearance, shade, vertex_attributes
 from neuhead.data.synthetic.head import (H3DS_LANDMARKS_68, Head, HeadConfig, HeadModel, load_head_model,
                                          sample_head, vertex_normals)
 from neuhead.data.synthetic.render import HeadRenderer, RenderConfig
@@ -125,17 +125,13 @@ def synthesize(seed: int, n_views: int = 32, res: int = 256, rig: str | RigConfi
     normals = vertex_normals(head.vertices, model.faces)
     renderer = HeadRenderer(head.vertices, model.faces, normals, config.render)
 
-    # fast path: albedo per vertex, interpolated; faces with eye or hair detail get it per pixel
-    vert_albedo = albedo(model, attr, app)
-    detail = ((attr[:, 3] > 0) | (attr[:, 7] > 0) | (attr[:, 8] > 0))[model.faces].any(1)
+    # fast path: albedo per vertex, interpolated; per-pixel detail on eye and hair triangles
+    vert_albedo = albedo(model, attr, app, streaks=False)
+    eye_faces = ((attr[:, 7] > 0) | (attr[:, 8] > 0))[model.faces].any(1)
+    hair_faces = (attr[:, 3] > 0)[model.faces].any(1) & ~eye_faces
 
     def shade_fn(tri, bary, pts, nrm, lit):
-        f = model.faces[tri]
-        a = np.einsum("mk,mkc->mc", bary, vert_albedo[f])
-        d = np.flatnonzero(detail[tri])
-        if len(d):
-            a[d] = albedo(model, np.einsum("mk,mkc->mc", bary[d], attr[f[d]]), app)
-        return shade(a, nrm, lit, app)
+        return shade(albedo_fast(model, attr, vert_albedo, tri, bary, eye_faces, hair_faces, app), nrm, lit, app)
 
     out = renderer.render(cams, shade_fn, app.light_dir, background(app, res, res))
     info = {"seed": int(seed), "rig": rig if isinstance(rig, str) else "custom", "identity": head.identity.tolist(),

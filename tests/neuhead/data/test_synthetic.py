@@ -90,3 +90,22 @@ def test_same_seed_same_images_and_rigs():
     assert np.array_equal(ga.vertices, gd.vertices)
     assert a.units == "mm"
     assert a.images.dtype == np.float32 and 0 <= a.images.min() and a.images.max() <= 1
+
+
+def test_fast_albedo_matches_the_per_pixel_reference():
+    from neuhead.data.synthetic.appearance import albedo, albedo_fast, sample_appearance, vertex_attributes
+
+    model = load_head_model()
+    rng = np.random.default_rng(4)
+    head = sample_head(model, rng, HeadConfig(hair_prob=1.0), hair=True)
+    app = sample_appearance(rng, head)
+    attr = vertex_attributes(model, head, app)
+    tri = rng.integers(0, len(model.faces), 20000)
+    bary = rng.dirichlet(np.ones(3), len(tri))
+    ref = albedo(model, (bary[:, :, None] * attr[model.faces[tri]]).sum(1), app)
+    eye = ((attr[:, 7] > 0) | (attr[:, 8] > 0))[model.faces].any(1)
+    hair = (attr[:, 3] > 0)[model.faces].any(1) & ~eye
+    fast = albedo_fast(model, attr, albedo(model, attr, app, streaks=False), tri, bary, eye, hair, app)
+    err = np.abs(fast - ref)
+    assert err.mean() < 0.002 and np.percentile(err, 99) < 0.02
+    assert np.array_equal(fast[eye[tri]], ref[eye[tri]])
