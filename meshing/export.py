@@ -259,9 +259,32 @@ def _write_glb(path: Path, v, f, normals, uv, texture) -> None:
     else:
         visual = None
     mesh = trimesh.Trimesh(vertices=v, faces=f, vertex_normals=normals, visual=visual, process=False)
-    data = trimesh.exchange.gltf.export_glb(mesh, include_normals=True)
+    data = _set_buffer_view_targets(trimesh.exchange.gltf.export_glb(mesh, include_normals=True))
     with atomic_paths([path]) as (tmp,):
         tmp.write_bytes(data)
+
+
+def _set_buffer_view_targets(glb: bytes) -> bytes:
+    """Set ``bufferView.target`` (ARRAY_BUFFER / ELEMENT_ARRAY_BUFFER) on vertex and index data, which
+    trimesh leaves out (the Khronos validator hints BUFFER_VIEW_TARGET_MISSING), by rewriting the JSON chunk."""
+    import json
+    import struct
+
+    magic, version, _ = struct.unpack_from("<4sII", glb, 0)
+    json_len, json_type = struct.unpack_from("<I4s", glb, 12)
+    if magic != b"glTF" or version != 2 or json_type != b"JSON":
+        return glb
+    doc = json.loads(glb[20 : 20 + json_len])
+    views, accessors = doc.get("bufferViews", []), doc.get("accessors", [])
+    for mesh in doc.get("meshes", []):
+        for prim in mesh.get("primitives", []):
+            for acc, target in [(prim.get("indices"), 34963)] + [(a, 34962) for a in prim.get("attributes", {}).values()]:
+                if acc is not None and "bufferView" in accessors[acc]:
+                    views[accessors[acc]["bufferView"]]["target"] = target
+    text = json.dumps(doc, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)
+    rest = glb[20 + json_len :]
+    return struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(text) + len(rest)) + struct.pack("<I4s", len(text), b"JSON") + text + rest
 
 
 def _write_obj(path: Path, v, f, normals, uv, texture) -> list[str]:
