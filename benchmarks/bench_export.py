@@ -3,6 +3,10 @@
     python benchmarks/bench_export.py [--resolution 256] [--faces 50000] [--texture 2048] [--repeats 3]
 
 Same quick-preset-cost fields as bench_meshing.py. Prints the median total and the median of each step.
+
+With ``--run RUN_DIR`` (a `neuhead fit` output with cameras in its checkpoint) it instead bakes that head
+and reports the PSNR between the textured mesh rendered from input view ``--view`` and the radiance
+field's own volume render of that view (inside both masks), and writes a turntable PNG (``--png``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,46 @@ from bench_meshing import QuickColor, QuickSDF, color_fn, sdf_fn  # noqa: E402
 from meshing.export import export_asset  # noqa: E402
 
 
+def check_run(args) -> int:
+    """Bake a fitted head, render the textured mesh from an input camera, compare with the field's render."""
+    import numpy as np
+    from PIL import Image
+    from scipy.ndimage import binary_erosion
+
+    from meshing import cleanup
+    from meshing.extract import MeshConfig, extract_surface
+    from meshing.grid import GridConfig
+    from meshing.preview import psnr, render_textured, turntable
+    from meshing.texture import TextureConfig, bake_texture
+    from neuhead.reconstruction import load_reconstruction
+
+    recon = load_reconstruction(args.run)
+    if recon.cameras is None:
+        print(f"{args.run}: the checkpoint has no cameras (not a finished fit)")
+        return 2
+    t = time.perf_counter()
+    surf = extract_surface(recon.sdf_fn, MeshConfig(grid=GridConfig(resolution=args.resolution)))
+    v, f = cleanup.decimate(surf.vertices, surf.faces, args.faces)
+    baked = bake_texture(v, f, recon.color_fn, TextureConfig(size=args.texture))
+    print(f"bake: {time.perf_counter() - t:.1f} s ({len(f)} faces, {args.texture}²)")
+    cams = recon.cameras.subset([args.view])  # unit-sphere frame
+    um = baked.mesh
+    img, hit = render_textured(um.vertices, um.faces, um.uv, baked.texture, cams.K[0], cams.c2w[0],
+                               cams.width, cams.height)
+    ref = recon.render(cams, 0, world=False)
+    both = binary_erosion(hit & (ref["opacity"] > 0.5), iterations=1)
+    print(f"view {args.view} ({cams.width}x{cams.height}): PSNR textured mesh vs field render = "
+          f"{psnr(img, ref['rgb'], both):.2f} dB over {int(both.sum())} pixels; silhouette IoU "
+          f"{(hit & (ref['opacity'] > 0.5)).sum() / max(1, (hit | (ref['opacity'] > 0.5)).sum()):.3f}")
+    if args.png:
+        side = np.concatenate([img, ref["rgb"].clip(0, 1)], 1)
+        Image.fromarray((side * 255).astype(np.uint8)).save(args.png.with_name(args.png.stem + "_view.png"))
+        tt = turntable(um.vertices, um.faces, um.uv, baked.texture, views=8, size=256)
+        Image.fromarray((tt.clip(0, 1) * 255).astype(np.uint8)).save(args.png)
+        print(f"wrote {args.png} and {args.png.stem}_view.png (textured mesh | field render)")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resolution", type=int, default=256)
@@ -29,8 +73,13 @@ def main(argv=None) -> int:
     ap.add_argument("--texture", type=int, default=2048)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--run", type=Path, default=None, help="check the bake of this fitted run instead")
+    ap.add_argument("--view", type=int, default=0, help="input view for the --run PSNR check")
+    ap.add_argument("--png", type=Path, default=None, help="turntable PNG for --run")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.run is not None:
+        return check_run(args)
     sdf, col = sdf_fn(QuickSDF()), color_fn(QuickColor())
     T = torch.eye(4).numpy() * 110.0
     T[3, 3] = 1.0
