@@ -83,9 +83,8 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted unit vertex normals (outward for outward faces)."""
     tri = vertices[faces]  # (m, 3, 3)
     fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # (m, 3), |fn| = 2·area
-    vn = np.zeros_like(vertices, dtype=np.float64)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
+    idx = faces.ravel()  # (3m,) each face's normal goes to its three vertices
+    vn = np.stack([np.bincount(idx, np.repeat(fn[:, c], 3), minlength=len(vertices)) for c in range(3)], 1)
     norm = np.linalg.norm(vn, axis=1, keepdims=True)
     return vn / np.where(norm > 0, norm, 1.0)
 

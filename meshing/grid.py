@@ -164,6 +164,9 @@ def hierarchical_marching_cubes(
     step = 1
     while R % (step * 2) == 0 and R // (step * 2) >= hierarchy.coarse_resolution:
         step *= 2
+    if step == 1:
+        log.warning("hierarchical meshing: resolution %d has no power-of-two factor leaving >= %d coarse cells; "
+                    "every point will be evaluated (use e.g. 256 or 512)", R, hierarchy.coarse_resolution)
     values = np.full(n**3, np.nan, dtype=np.float32)  # flat (R+1)³, NaN = not evaluated yet
     wanted = np.zeros(n**3, dtype=bool)
     corner_offsets = (_CORNERS[:, 0] * n + _CORNERS[:, 1]) * n + _CORNERS[:, 2]  # (8,) flat offsets
