@@ -55,7 +55,7 @@ def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
     skin = np.clip(skin * rng.uniform(0.94, 1.06, 3), 0, 1)
     lips = np.clip(skin * np.array([0.92, 0.62, 0.62]) * rng.uniform(0.8, 1.05), 0, 1)
     hair = np.array(head.hair_params.color) if head.hair_params is not None else skin * 0.35
-    brows = np.clip(hair * rng.uniform(0.7, 1.1) + 0.02, 0, 1) if rng.uniform() < 0.8 else skin * 0.3
+    brows = np.clip(np.minimum(hair * rng.uniform(0.7, 1.1) + 0.02, 0.35), 0, 1) if rng.uniform() < 0.8 else skin * 0.3
     m = 6
     dirs = rng.normal(size=(m, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
@@ -67,7 +67,7 @@ def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
     bg = rng.uniform(0.05, 0.95, 3)
     bg2 = np.clip(bg * rng.uniform(0.5, 1.2) + rng.normal(0, 0.08, 3), 0, 1) if rng.uniform() < 0.6 else bg
     return Appearance(
-        skin=skin, lips=lips, brows=brows, brow_width=float(rng.uniform(2.5, 5.0)),
+        skin=skin, lips=lips, brows=brows, brow_width=float(rng.uniform(2.0, 4.0)),
         iris=np.clip(IRIS_COLORS[rng.integers(len(IRIS_COLORS))] * rng.uniform(0.8, 1.2), 0, 1),
         gaze=rng.normal(0, 1.0, 2), cheek=float(rng.uniform(0.0, 0.5)), noise=noise, hair=hair,
         light_dir=light_dir, light_color=np.array([1 + warm, 1.0, 1 - warm]),
@@ -135,7 +135,7 @@ def albedo(model: HeadModel, attr: np.ndarray, app: Appearance, streaks: bool = 
     base *= (1 + 0.07 * var)[:, None]
     base = _lerp(base, base * np.array([1.06, 0.86, 0.86]), attr[:, 6:7])
     base = _lerp(base, app.lips, attr[:, 4:5])
-    base = _lerp(base, app.brows, 0.85 * attr[:, 5:6])
+    base = _lerp(base, app.brows, 0.75 * attr[:, 5:6])
     base = _lerp(base, base * 0.8, attr[:, 9:10])
     # eyes: sclera, iris and pupil from the distance to the (gaze-shifted) eye centre
     centres = _static_features(model)["eye_centres"]

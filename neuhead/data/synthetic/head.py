@@ -107,6 +107,7 @@ class HairParams:
     """A hair volume: hairline heights (neutral mm) front / sides / back, thickness, colour."""
 
     front_y: float
+    temple: float  # how much higher (mm) the hairline sits at the temples than at the centre
     side_y: float
     back_y: float
     thickness: float
@@ -149,13 +150,14 @@ def sample_hair(rng: np.random.Generator) -> HairParams:
         [0.45, 0.20, 0.08], [0.70, 0.55, 0.32], [0.55, 0.53, 0.50], [0.20, 0.18, 0.17],
     ])
     p = np.array([0.25, 0.2, 0.15, 0.1, 0.06, 0.1, 0.06, 0.08])
-    c = palette[rng.choice(len(palette), p=p)] * rng.uniform(0.85, 1.15, 3)
+    c = palette[rng.choice(len(palette), p=p)] * rng.uniform(0.8, 1.2) * rng.uniform(0.97, 1.03, 3)
     m = 5
     dirs = rng.normal(size=(m, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     freqs = rng.uniform(2 * np.pi / 120, 2 * np.pi / 40, (m, 1))
     return HairParams(
         front_y=float(rng.uniform(68, 100)),
+        temple=float(rng.uniform(0, 18)),
         side_y=float(rng.uniform(45, 65)),
         back_y=float(rng.uniform(-75, 10)),
         thickness=float(rng.uniform(4, 22)),
@@ -173,7 +175,7 @@ def hair_weight(neutral: np.ndarray, labels: np.ndarray, hp: HairParams, ramp_mm
     c1 = (hp.front_y - hp.back_y) / 2
     c0 = ((hp.front_y + hp.back_y) / 2 + hp.side_y) / 2
     c2 = ((hp.front_y + hp.back_y) / 2 - hp.side_y) / 2
-    line = c0 + c1 * np.cos(phi) + c2 * np.cos(2 * phi)
+    line = c0 + c1 * np.cos(phi) + c2 * np.cos(2 * phi) + hp.temple * np.exp(-(((np.abs(phi) - 0.7) / 0.3) ** 2))
     w = _smoothstep((y - line) / ramp_mm)
     ears = (np.abs(x) > 66) & (y > -25) & (y < 48) & (z > -45) & (z < 28)
     w[ears] *= 0.0
