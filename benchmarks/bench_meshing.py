@@ -9,6 +9,7 @@ speed-up, and whether both paths gave identical triangles. torch uses 2 threads 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -96,12 +97,14 @@ def canonical(mesh, grid):
 
 
 def timed(fn, repeats):
-    times, out = [], None
+    """Median wall time, all wall times, median process CPU time (all threads), last result."""
+    times, cpu, out = [], [], None
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), times, out
+        cpu.append(time.process_time() - c)
+    return statistics.median(times), times, statistics.median(cpu), out
 
 
 def main(argv=None) -> int:
@@ -119,17 +122,18 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     fn(pts)
     rate = len(pts) / (time.perf_counter() - t)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"field: PE6 + 4x64 MLP (quick-preset cost), {rate / 1e3:.0f}k SDF evaluations/s on {args.threads} threads")
     for R in args.resolutions:
         grid = GridConfig(resolution=R)
         hier = HierarchyConfig(lipschitz=args.lipschitz)
-        th, th_all, h = timed(lambda: hierarchical_marching_cubes(fn, grid, hier), args.repeats)
-        print(f"{R}³ hierarchical: median {th:.2f} s of {[round(x, 2) for x in th_all]}, "
+        th, th_all, ch, h = timed(lambda: hierarchical_marching_cubes(fn, grid, hier), args.repeats)
+        print(f"{R}³ hierarchical: median {th:.2f} s of {[round(x, 2) for x in th_all]} (CPU {ch:.1f} s), "
               f"{h.evaluations:,} evaluations, {len(h.faces):,} faces", flush=True)
         if args.dense_repeats > 0:
-            td, td_all, d = timed(lambda: dense_marching_cubes(fn, grid), args.dense_repeats)
+            td, td_all, cd, d = timed(lambda: dense_marching_cubes(fn, grid), args.dense_repeats)
             same = all(np.array_equal(a, b) for a, b in zip(canonical(d, grid), canonical(h, grid)))
-            print(f"{R}³ dense:        median {td:.2f} s of {[round(x, 2) for x in td_all]}, "
+            print(f"{R}³ dense:        median {td:.2f} s of {[round(x, 2) for x in td_all]} (CPU {cd:.1f} s), "
                   f"{d.evaluations:,} evaluations, {len(d.faces):,} faces", flush=True)
             print(f"{R}³ speed-up dense/hierarchical: {td / th:.1f}x, evaluations {d.evaluations / h.evaluations:.0f}x "
                   f"fewer, identical triangles: {same}", flush=True)
