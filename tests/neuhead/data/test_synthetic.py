@@ -109,3 +109,25 @@ def test_fast_albedo_matches_the_per_pixel_reference():
     err = np.abs(fast - ref)
     assert err.mean() < 0.002 and np.percentile(err, 99) < 0.02
     assert np.array_equal(fast[eye[tri]], ref[eye[tri]])
+
+
+def test_rigs_cover_their_ranges():
+    from neuhead.data.synthetic.rigs import PORTRAIT, RIG_360, sample_cameras
+
+    rng = np.random.default_rng(0)
+    p = sample_cameras(PORTRAIT, 64, 256, rng)
+    target = np.asarray(PORTRAIT.target_mm)
+    c = p.centers - target
+    az = np.degrees(np.arctan2(c[:, 0], c[:, 2]))
+    dist = np.linalg.norm(c, axis=1)
+    assert np.abs(az).max() <= 47 and az.min() < -35 and az.max() > 35 and abs(az[0]) < 2
+    assert 1300 < dist.min() and dist.max() < 1700
+    # the head centre projects near the image centre, and the head fills a good part of the image
+    uv, z = p.project(target[None])
+    assert np.abs(uv[:, 0] - 128).max() < 40 and np.abs(uv[:, 0, 1] - 128).max() < 40
+    fov = np.degrees(2 * np.arctan(128 / p.K[:, 0, 0]))
+    assert 10 < fov.min() and fov.max() < 16  # the crop of a phone photo around the head
+    r = sample_cameras(RIG_360, 32, 256, rng)
+    c = r.centers - np.asarray(RIG_360.target_mm)
+    az = np.sort(np.degrees(np.arctan2(c[:, 0], c[:, 2])))
+    assert np.diff(np.concatenate([az, az[:1] + 360])).max() < 25  # all around, no big gap
