@@ -54,14 +54,50 @@ def check_mesh(vertices, faces=None, name: str = "mesh") -> MeshData:
     return MeshData(v, f, name)
 
 
+def read_obj(path: str | Path) -> MeshData:
+    """OBJ vertices and faces exactly as listed (every ``v`` line, in order, referenced or not,
+    as the H3DS toolbox reads them, so landmark/region vertex indices stay valid); polygons are
+    fanned into triangles, ``vt``/``vn`` ignored. Raises EvalInputError."""
+    path = Path(path)
+    verts: list[list[float]] = []
+    faces: list[list[int]] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for i, line in enumerate(fh, 1):
+                if line.startswith("v "):
+                    parts = line.split()
+                    if len(parts) < 4:
+                        raise EvalInputError(f"{path}:{i}: vertex line needs x y z: {line.strip()!r}")
+                    verts.append([float(parts[1]), float(parts[2]), float(parts[3])])
+                elif line.startswith("f "):
+                    ids = []
+                    for tok in line.split()[1:]:
+                        k = int(tok.split("/")[0])
+                        ids.append(k - 1 if k > 0 else len(verts) + k)
+                    if len(ids) < 3:
+                        raise EvalInputError(f"{path}:{i}: face with fewer than 3 vertices")
+                    faces.extend([ids[0], ids[j], ids[j + 1]] for j in range(1, len(ids) - 1))
+    except OSError as e:
+        raise EvalInputError(f"{path}: cannot read mesh ({e.strerror or e})") from None
+    except ValueError as e:
+        if isinstance(e, EvalInputError):
+            raise
+        raise EvalInputError(f"{path}: malformed OBJ ({e})") from None
+    if not verts:
+        raise EvalInputError(f"{path}: mesh is empty (no 'v' lines)")
+    return check_mesh(np.array(verts, dtype=np.float64), np.array(faces, dtype=np.int64).reshape(-1, 3), str(path))
+
+
 def read_mesh(path: str | Path) -> MeshData:
-    """Load a mesh file (OBJ/PLY/GLB/OFF/STL, via trimesh, without merging or reordering vertices,
-    so H3DS vertex indices stay valid). Scenes are concatenated. Raises EvalInputError."""
+    """Load a mesh file: OBJ with ``read_obj`` (vertices exactly as listed), others (PLY/GLB/OFF/STL)
+    via trimesh without merging or reordering vertices. Scenes are concatenated. Raises EvalInputError."""
     import trimesh
 
     path = Path(path)
     if not path.is_file():
         raise EvalInputError(f"{path}: mesh file not found")
+    if path.suffix.lower() == ".obj":
+        return read_obj(path)
     try:
         loaded = trimesh.load(path, process=False, maintain_order=True)
     except Exception as e:  # trimesh raises many types on malformed files

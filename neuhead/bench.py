@@ -84,6 +84,8 @@ class BenchConfig:
     """default fitter: total iteration budget override (None: the preset's), for smoke runs"""
     seed: int = 0
     """default fitter: seed"""
+    device: str = "cpu"
+    """default fitter (from-scratch path): torch device"""
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ def default_fitter(config: BenchConfig) -> Callable:
             log.warning("fitting from scratch (no prior): preset %s%s", preset,
                         "" if config.iters is None else f", {config.iters} iterations")
             cfg = replace(scale_iters(SCRATCH_PRESETS[preset], config.iters), seed=config.seed)
-            result = fit_scene(scene, cfg, progress=False)
+            result = fit_scene(scene, cfg, progress=False, device=config.device)
+            result.model = result.model.to("cpu")
             recon = result_reconstruction(result, cfg)
         if hasattr(recon, "extract_mesh"):
             return recon.extract_mesh(config.mesh_resolution)

@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     h.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of the fitted meshes")
     h.add_argument("--iters", type=int, default=None, help="override the fitting budget (smoke runs)")
     h.add_argument("--seed", type=int, default=0, help="fitting seed")
+    h.add_argument("--device", default="cpu", help="torch device of the fits (cpu, cuda)")
     p.set_defaults(run=run)
 
 
@@ -32,7 +33,7 @@ def run(args) -> int:
 
     cfg = BenchConfig(views=args.views, preset=args.preset, scenes=tuple(args.scenes) if args.scenes else None,
                       heatmaps=args.heatmaps, face_radius=args.face_radius, mesh_resolution=args.resolution,
-                      iters=args.iters, seed=args.seed)
+                      iters=args.iters, seed=args.seed, device=args.device)
     table = run_h3ds_bench(args.root, args.out, cfg)
     print(table.to_markdown())
     print(f"written: {args.out / 'results.md'}, results.csv, results.json, results.png")

@@ -147,3 +147,16 @@ def test_absurd_icp_scale_is_an_error_and_large_scale_a_warning(head):
         evaluate_h3ds(MeshData(3 * v, f, "pred.obj"), gt, config=EvalConfig(max_extent_ratio=10))
     ev = evaluate_h3ds(MeshData(1.3 * v, f, "pred.obj"), gt, nose_tip=nose)
     assert any("far from 1" in w for w in ev.warnings)
+
+
+def test_read_obj_keeps_every_vertex_in_order(tmp_path):
+    from eval.meshio import read_mesh
+
+    p = tmp_path / "q.obj"
+    p.write_text("v 9 9 9\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nvt 0 0\nvn 0 0 1\nf 2/1/1 3/1/1 5/1/1 4/1/1\nf -4 -3 -1\n")
+    m = read_mesh(p)
+    assert m.vertices.tolist()[0] == [9, 9, 9] and len(m.vertices) == 5  # unreferenced vertex 0 kept
+    assert m.faces.tolist() == [[1, 2, 4], [1, 4, 3], [1, 2, 4]]
+    p.write_text("v 0 0 0\nv 1 0 0\nf 1 2 7\n")
+    with pytest.raises(EvalInputError, match="face indices span"):
+        read_mesh(p)
