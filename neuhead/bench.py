@@ -170,7 +170,8 @@ class BenchTable:
             lines += [f"- {j.scene_id} {j.label}: {j.error}" for j in failed]
         refs = PUBLISHED.get(self.views, {})
         if refs:
-            lines += ["", "Published: " + "; ".join(f"{k} face {v['face']} / head {v['head']}" for k, v in refs.items())]
+            lines += ["", "Published (real H3DS scans; not comparable with a synthetic root): "
+                      + "; ".join(f"{k} face {v['face']} / head {v['head']}" for k, v in refs.items())]
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
