@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="write a textured GLB/OBJ/PLY (and SDF grid/network) from a fitted head")
     p.add_argument("checkpoint", type=Path, metavar="RUN_OR_CHECKPOINT",
                    help="a run folder (from `neuhead fit`) or its checkpoint.safetensors")
-    p.add_argument("--out", type=Path, nargs="+", required=True,
-                   help="output file(s): .glb, .obj, .ply (several share one meshing and one texture bake)")
+    p.add_argument("--out", type=Path, action="append", required=True,
+                   help="output file: .glb, .obj or .ply; repeat --out for several (they share one meshing "
+                        "and one texture bake)")
     p.add_argument("--faces", type=int, default=50_000, help="target faces after decimation (0: keep all)")
     p.add_argument("--texture", type=int, default=2048, help="texture size in texels (1024 or 2048)")
     p.add_argument("--units", choices=("mm", "cm", "m"), default="m",

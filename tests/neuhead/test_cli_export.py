@@ -28,7 +28,7 @@ def run_dir(tmp_path_factory):
 
 def test_export_glb_obj_ply_sdf(run_dir, tmp_path):
     outs = [tmp_path / "head.glb", tmp_path / "head.obj", tmp_path / "head.ply"]
-    rc = main(["export", str(run_dir), "--out", *map(str, outs), "--faces", "3000", "--texture", "256",
+    rc = main(["export", "--out", str(outs[0]), "--out", str(outs[1]), str(run_dir), "--out", str(outs[2]), "--faces", "3000", "--texture", "256",
                "--resolution", "64", "--units", "mm", "--sdf-grid", "24", "--sdf-net", "torchscript",
                "--report", str(tmp_path / "export.json")])
     assert rc == 0
