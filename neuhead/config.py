@@ -172,11 +172,57 @@ def from_dict(cls, d: dict):
         if k not in names:
             raise ValueError(f"{cls.__name__}: unknown field {k!r}")
         kw[k] = v
-    if cls is FitConfig:
+    if cls in (FitConfig, MetaConfig):
         kw["model"] = from_dict(ModelConfig, kw["model"])
         kw["render"] = from_dict(RenderConfig, kw["render"])
         kw["loss"] = from_dict(LossConfig, kw["loss"])
-        kw["stages"] = tuple(from_dict(StageConfig, s) for s in kw["stages"])
+        if "stages" in kw:
+            kw["stages"] = tuple(from_dict(StageConfig, s) for s in kw["stages"])
     if cls is ModelConfig:
         kw["sdf_skip"] = tuple(kw["sdf_skip"])
     return cls(**kw)
+
+
+@dataclass(frozen=True)
+class MetaConfig:
+    """Meta-learning a prior over many scenes (one scene per step)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    loss: LossConfig = field(default_factory=lambda: LossConfig(mask=0.0))
+    iters: int = 650_000
+    """meta-learning iterations (each one scene)"""
+    lr: float = 1.8e-4
+    """Adam learning rate"""
+    warmup: int = 1000
+    """linear warm-up iterations"""
+    batch_rays: int = 512
+    """rays per iteration"""
+    views_per_step: int = 8
+    """rays come from up to this many random images of the step's scene"""
+    background_field: bool = True
+    """per-scene NeRF++ background for unmasked images (the paper); False = masks + random background"""
+    plateau_patience: int = 20_000
+    """iterations without a 1% improvement of the smoothed loss before lr *= plateau_factor"""
+    plateau_factor: float = 0.316
+    """reduce-on-plateau factor"""
+    min_lr_ratio: float = 0.01
+    """the plateau schedule never goes below lr * this"""
+    cos_anneal_end: int = 50_000
+    """NeuS cos-annealing iterations"""
+    checkpoint_every: int = 1000
+    """iterations between checkpoints (and plot/log flushes)"""
+    log_every: int = 50
+    """iterations between loss-log lines"""
+    seed: int = 0
+    """seed of initialisation and sampling (rank r uses seed + 1000 r for sampling)"""
+
+
+META_PRESETS: dict[str, MetaConfig] = {
+    "paper": MetaConfig(model=PAPER_MODEL),
+    "quick": MetaConfig(
+        model=QUICK_MODEL, render=QUICK_RENDER, loss=LossConfig(mask=0.1), iters=20_000, lr=2e-3, warmup=200,
+        batch_rays=256, background_field=False, plateau_patience=1500, cos_anneal_end=2000, checkpoint_every=250,
+        log_every=25,
+    ),
+}

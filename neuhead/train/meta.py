@@ -1,0 +1,232 @@
+"""Meta-learning a Multi-NeuS prior over many scenes, single-process or distributed.
+
+Each iteration (on each rank) draws ONE scene and rays from up to ``views_per_step`` of its images.
+Under ``torch.distributed`` (gloo on CPU, NCCL on GPU) every rank draws its own scene; gradients are
+summed across ranks, shared ones averaged, each scene's own rows averaged over the ranks that used that
+scene; every rank then applies the same lazy Adam step to the shared weights and to the scenes used,
+so all replicas stay identical (each scene's rows move only with the gradient of the rank(s) that used it).
+
+Checkpoints (single safetensors file, atomic replace) hold weights, optimizer, generator states and
+progress; ``resume`` continues exactly. A JSONL loss log and a PNG plot sit beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from neuhead.config import MetaConfig, to_dict
+from neuhead.data.scene import Scene
+from neuhead.losses import total_loss
+from neuhead.model.multineus import MultiNeuS
+from neuhead.render import background_color, model_fns, render_rays
+from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
+from neuhead.train.fit import PixelSampler, Plateau, make_rays, peak_memory_mb
+from neuhead.train.lazy_adam import LazyAdam
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "meta.safetensors"
+LOG_NAME = "loss_log.jsonl"
+
+
+@dataclass
+class MetaResult:
+    model: MultiNeuS
+    iterations: int
+    seconds: float
+    steps_per_second: float
+    scene_losses: dict[int, float]
+    peak_memory_mb: float
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _reduce_gradients(model: MultiNeuS, scenes_all: list[int], scene_params: list[torch.nn.Parameter]) -> None:
+    """Sum gradients over ranks; average shared ones by world size and scene rows by their user count."""
+    _, world = _world()
+    if world == 1:
+        return
+    scene_ids = {id(p) for p in scene_params}
+    counts = torch.bincount(torch.tensor(scenes_all), minlength=model.n_scenes).clamp_min(1)
+    for p in model.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        if id(p) in scene_ids:
+            p.grad /= counts.to(p.grad.dtype).view(-1, *([1] * (p.grad.dim() - 1)))
+        else:
+            p.grad /= world
+
+
+def _gather_scene(scene: int) -> list[int]:
+    _, world = _world()
+    if world == 1:
+        return [scene]
+    t = torch.tensor([scene])
+    out = [torch.zeros_like(t) for _ in range(world)]
+    dist.all_gather(out, t)
+    return [int(x) for x in out]
+
+
+def _mean_over_ranks(x: float) -> float:
+    _, world = _world()
+    if world == 1:
+        return x
+    t = torch.tensor([x], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t) / world
+
+
+def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume: bool = False,
+               progress: bool = True, device: str = "cpu", callback=None) -> MetaResult:
+    """Meta-learn ``MultiNeuS(n_scenes=len(scenes))`` on ``scenes``; checkpoints in ``out_dir``."""
+    from tqdm.auto import tqdm
+
+    rank, world = _world()
+    out_dir = Path(out_dir)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    model = MultiNeuS(cfg.model, n_scenes=len(scenes), background=cfg.background_field, seed=cfg.seed).to(device)
+    names = {id(p): n for n, p in model.named_parameters()}
+    opt = LazyAdam(model.shared_parameters(), model.scene_parameters(), cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
+    plateau = Plateau(cfg.plateau_patience, cfg.plateau_factor)
+    samplers = [PixelSampler(s, device) for s in scenes]
+    cams = [(torch.as_tensor(s.cameras.K, device=device), torch.as_tensor(s.cameras.c2w, device=device)) for s in scenes]
+    scene_loss = {i: float("nan") for i in range(len(scenes))}
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    start = 0
+    if resume and ckpt_path.is_file():
+        ck = load_checkpoint(ckpt_path)
+        model.load_state_dict(ck.model_state())
+        opt.load_tensors(ck.tensors, names)
+        gen.set_state(ck.tensors[f"rng.{rank}"] if f"rng.{rank}" in ck.tensors else ck.tensors["rng.0"])
+        start = int(ck.meta["iteration"])
+        plateau = Plateau(**ck.meta["plateau"])
+        scene_loss = {int(k): v for k, v in ck.meta["scene_loss"].items()}
+        if rank == 0:
+            _truncate_log(out_dir / LOG_NAME, start)
+        log.info("resuming meta-learning at iteration %d", start)
+
+    bar = tqdm(total=cfg.iters, initial=start, disable=not progress or rank != 0, desc="meta", dynamic_ncols=True)
+    t0 = time.perf_counter()
+    it = start
+    logf = open(out_dir / LOG_NAME, "a") if rank == 0 else None
+    try:
+        while it < cfg.iters:
+            f = (it + 1) / cfg.warmup if it < cfg.warmup else max(plateau.scale, cfg.min_lr_ratio)
+            opt.lr = cfg.lr * f
+            s = int(torch.randint(0, len(scenes), (1,), generator=gen))
+            sampler = samplers[s]
+            views = torch.randperm(sampler.n, generator=gen)[: cfg.views_per_step]
+            cam, u, v, rgb, mask = sampler.sample(cfg.batch_rays, gen, views)
+            rays = make_rays(cams[s][0], cams[s][1], cam, u, v)
+            use_mask = mask is not None and not cfg.background_field
+            bg = background_color(cfg.render.background, len(cam), gen).to(device) if use_mask else None
+            if use_mask:
+                rgb = rgb * mask + bg * (1 - mask)
+            anneal = 1.0 if cfg.cos_anneal_end <= 0 else min(1.0, it / cfg.cos_anneal_end)
+            out = render_rays(rays, model_fns(model, s, background=cfg.background_field), cfg.render,
+                              training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
+            loss, logs = total_loss(out, rgb, mask if use_mask else None, cfg.loss)
+            opt.zero_grad()
+            loss.backward()
+            used = _gather_scene(s)
+            _reduce_gradients(model, used, opt.scene)
+            opt.step(used)
+            it += 1
+            mean_loss = _mean_over_ranks(logs["total"])
+            plateau.update(mean_loss)
+            prev = scene_loss[s]
+            scene_loss[s] = logs["color"] if math.isnan(prev) else 0.9 * prev + 0.1 * logs["color"]
+            bar.update(1)
+            if logf is not None and (it % cfg.log_every == 0 or it == cfg.iters):
+                logf.write(json.dumps({"iteration": it, "scene": s, "lr": opt.lr, "loss": mean_loss, **logs}) + "\n")
+                logf.flush()
+                bar.set_postfix(loss=f"{mean_loss:.4f}", psnr=f"{logs['psnr']:.1f}", lr=f"{opt.lr:.1e}")
+            if callback is not None:
+                callback(it, logs)
+            if it % cfg.checkpoint_every == 0 or it == cfg.iters:
+                _save(ckpt_path, model, opt, names, gen, cfg, it, plateau, scene_loss)
+                if rank == 0:
+                    plot_log(out_dir / LOG_NAME, out_dir / "loss.png")
+    finally:
+        if logf is not None:
+            logf.close()
+        bar.close()
+    secs = time.perf_counter() - t0
+    return MetaResult(model, it, secs, (it - start) / max(secs, 1e-9), scene_loss, peak_memory_mb())
+
+
+def _save(path, model, opt, names, gen, cfg, it, plateau, scene_loss) -> None:
+    rank, world = _world()
+    states = [gen.get_state()]
+    if world > 1:
+        states = [torch.zeros_like(states[0]) for _ in range(world)]
+        dist.all_gather(states, gen.get_state())
+    if rank != 0:
+        return
+    tensors = opt.tensors(names)
+    tensors.update({f"rng.{r}": s for r, s in enumerate(states)})
+    meta = {
+        "kind": "meta",
+        "config": to_dict(cfg),
+        "n_scenes": model.n_scenes,
+        "iteration": it,
+        "world_size": world,
+        "plateau": {k: getattr(plateau, k) for k in ("patience", "factor", "best", "smoothed", "since_best", "scale", "drops")},
+        "scene_loss": scene_loss,
+    }
+    save_checkpoint(path, model, meta, tensors)
+
+
+def _truncate_log(path: Path, iteration: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (so the curve continues cleanly)."""
+    if not path.is_file():
+        return
+    keep = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)["iteration"] <= iteration]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(l + "\n" for l in keep))
+    os.replace(tmp, path)
+
+
+def plot_log(log_path: Path, png: Path) -> None:
+    """Loss and PSNR against iteration (smoothed) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neuhead.io import atomic_path
+
+    rows = [json.loads(l) for l in log_path.read_text().splitlines() if l.strip()]
+    if not rows:
+        return
+    it = np.array([r["iteration"] for r in rows])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, key in zip(axes, ("loss", "psnr")):
+        y = np.array([r[key] for r in rows])
+        ax.plot(it, y, lw=0.5, alpha=0.4)
+        k = max(1, len(y) // 50)
+        ax.plot(it[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), lw=1.5)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
