@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuhead.data.synthetic.head import PART_EYE_L, PART_EYE_R, PART_MOUTH, PART_NECK, Head, HeadModel
+from neuhead.data.synthetic.head import (PART_EYE_L, PART_EYE_R, PART_MOUTH, PART_NECK, HairParams, Head, HeadModel,
+                                         hair_weight)
 
 GAMMA = 2.2
 SKIN_TONES = np.array([  # sRGB, light -> dark
@@ -23,8 +24,8 @@ SKIN_TONES = np.array([  # sRGB, light -> dark
 ])
 IRIS_COLORS = np.array([[0.30, 0.18, 0.09], [0.18, 0.10, 0.05], [0.35, 0.45, 0.60], [0.35, 0.42, 0.28], [0.45, 0.35, 0.20]])
 
-#: attribute channels interpolated per pixel: neutral xyz (3), hair, lips, brows, cheeks, eye_r, eye_l, neck cap
-N_ATTR = 10
+#: attribute channels interpolated per pixel: neutral xyz (3), hair, lips, brows, cheeks, eye_r, eye_l, neck cap, ears
+N_ATTR = 11
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Appearance:
     cheek: float
     noise: np.ndarray  # (m, 4) skin variation: direction * frequency, phase
     hair: np.ndarray
+    hair_params: HairParams | None  # the hairline, evaluated per pixel for a sharp hair edge
     light_dir: np.ndarray  # (3,) unit, towards the light, model frame
     light_color: np.ndarray
     light: float
@@ -69,7 +71,7 @@ def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
     return Appearance(
         skin=skin, lips=lips, brows=brows, brow_width=float(rng.uniform(2.0, 4.0)),
         iris=np.clip(IRIS_COLORS[rng.integers(len(IRIS_COLORS))] * rng.uniform(0.8, 1.2), 0, 1),
-        gaze=rng.normal(0, 1.0, 2), cheek=float(rng.uniform(0.0, 0.5)), noise=noise, hair=hair,
+        gaze=rng.normal(0, 1.0, 2), cheek=float(rng.uniform(0.0, 0.5)), noise=noise, hair=hair, hair_params=head.hair_params,
         light_dir=light_dir, light_color=np.array([1 + warm, 1.0, 1 - warm]),
         light=float(rng.uniform(0.6, 1.0)), ambient=float(rng.uniform(0.25, 0.45)),
         background=np.stack([bg, bg2]),
@@ -122,13 +124,14 @@ def vertex_attributes(model: HeadModel, head: Head, app: Appearance) -> np.ndarr
     A[:, 7] = lab == PART_EYE_R
     A[:, 8] = lab == PART_EYE_L
     A[:, 9] = lab == PART_NECK
+    A[:, 10] = model.ears if model.ears is not None else 0.0
     return A
 
 
-def albedo(model: HeadModel, attr: np.ndarray, app: Appearance, streaks: bool = True) -> np.ndarray:
+def albedo(model: HeadModel, attr: np.ndarray, app: Appearance, streaks: bool = True, hair: bool = True) -> np.ndarray:
     """sRGB albedo (m, 3) from interpolated attributes (m, N_ATTR) (the slow, exact reference).
 
-    ``streaks=False`` leaves out the fine hair streaks (for the per-vertex part of ``albedo_fast``)."""
+    ``hair=False`` leaves the hair out (the per-vertex part of ``albedo_fast``)."""
     p0 = attr[:, :3]
     base = np.broadcast_to(app.skin, (len(attr), 3)).copy()
     var = np.sin(p0 @ app.noise[:, :3].T + app.noise[:, 3]).mean(1)
@@ -152,12 +155,25 @@ def albedo(model: HeadModel, attr: np.ndarray, app: Appearance, streaks: bool = 
         w = np.clip((eye_w[sel] - 0.25) / 0.5, 0, 1)[:, None]  # dark lid line where the fill meets the skin
         lid = _lerp(base[sel], base[sel] * 0.35, np.clip(eye_w[sel] * 3, 0, 1)[:, None])
         base[sel] = _lerp(lid, eye, w)
-    # hair: colour with strand-like streaks along the scalp
-    hw = attr[:, 3:4]
-    if (hw > 0).any():
-        streak = hair_streaks(p0, app)[:, None] if streaks else 1.0
-        base = _lerp(base, np.clip(app.hair[None] * streak, 0, 1), np.clip(hw * 1.6, 0, 1))
+    if hair:
+        base = hair_blend(base, attr, app, streaks)
     return np.clip(base, 0, 1)
+
+
+def hair_blend(base: np.ndarray, attr: np.ndarray, app: Appearance, streaks: bool = True) -> np.ndarray:
+    """Hair colour (with strand-like streaks) over ``base`` where the point is above the hairline.
+
+    The hairline is evaluated at the point itself (sharp at any resolution), only where the
+    interpolated per-vertex hair weight is > 0 (triangles that touch the hair region)."""
+    sel = np.flatnonzero(attr[:, 3] > 0)
+    if app.hair_params is None or not len(sel):
+        return base
+    p0 = attr[sel, :3]
+    w = hair_weight(p0, None, app.hair_params, ramp_mm=5.0) * np.clip(1 - attr[sel, 7:11].sum(1), 0, 1)
+    streak = hair_streaks(p0, app)[:, None] if streaks else 1.0
+    out = base.copy()
+    out[sel] = _lerp(base[sel], np.clip(app.hair[None] * streak, 0, 1), w[:, None])
+    return out
 
 
 def hair_streaks(p0: np.ndarray, app: Appearance) -> np.ndarray:
@@ -169,17 +185,14 @@ def hair_streaks(p0: np.ndarray, app: Appearance) -> np.ndarray:
 
 def albedo_fast(model: HeadModel, attr: np.ndarray, vert_albedo: np.ndarray, faces_idx: np.ndarray,
                 bary: np.ndarray, eye_faces: np.ndarray, hair_faces: np.ndarray, app: Appearance) -> np.ndarray:
-    """``albedo`` for hit points (triangle ids ``faces_idx``, barycentrics ``bary``) from per-vertex
-    albedo, with per-pixel detail only where needed: full ``albedo`` on eye triangles, the fine
-    hair streaks added on hair triangles (hair colour enters linearly, so this matches ``albedo``
-    up to the clipping of the streaked hair colour)."""
+    """``albedo`` for hit points (triangle ids ``faces_idx``, barycentrics ``bary``) from the
+    per-vertex albedo without hair (``albedo(..., hair=False)`` at the vertices), with per-pixel
+    detail only where needed: the full ``albedo`` on eye triangles, ``hair_blend`` on hair triangles."""
     f = model.faces[faces_idx]
     a = (bary[:, :, None] * vert_albedo[f]).sum(1)
     h = np.flatnonzero(hair_faces[faces_idx])
     if len(h):
-        at = (bary[h, :, None] * attr[f[h]][:, :, (0, 1, 2, 3)]).sum(1)
-        w = np.clip(at[:, 3] * 1.6, 0, 1)
-        a[h] += (w * (hair_streaks(at[:, :3], app) - 1))[:, None] * app.hair
+        a[h] = hair_blend(a[h], (bary[h, :, None] * attr[f[h]]).sum(1), app)
     e = np.flatnonzero(eye_faces[faces_idx])
     if len(e):
         a[e] = albedo(model, (bary[e, :, None] * attr[f[e]]).sum(1), app)

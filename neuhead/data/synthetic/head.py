@@ -42,7 +42,7 @@ class HeadModel:
 
     neutral: (n, 3); faces: (f, 3) int32 (outward, watertight); identity: (k, n, 3) float16 deltas;
     expression: (e, n, 3) float16 deltas; expression_names: e names; labels: (n,) uint8 ``PART_*``;
-    landmarks68: (68,) vertex ids; regions: name -> vertex ids (``face``, ``nose``).
+    landmarks68: (68,) vertex ids; regions: name -> vertex ids (``face``, ``nose``); ears: (n,) 0/1.
     """
 
     neutral: np.ndarray
@@ -53,6 +53,8 @@ class HeadModel:
     labels: np.ndarray
     landmarks68: np.ndarray
     regions: dict[str, np.ndarray] = field(default_factory=dict)
+    ears: np.ndarray | None = None
+    """(n,) 1 on the outer ears (kept free of hair), else 0"""
 
     @property
     def n_modes(self) -> int:
@@ -72,6 +74,12 @@ def load_head_model(path: str | Path | None = None) -> HeadModel:
     if not path.is_file():
         raise InputError(f"{path}: head model asset missing (build it with python -m neuhead.data.synthetic.build_asset)")
     with np.load(path, allow_pickle=False) as d:
+        p = d["neutral"].astype(np.float64)
+        # the outer ears: ICT "face" part (vertex ids <= 9408; it includes the ears, the skull
+        # behind them is "head_neck") beside the head at ear height
+        src = d["source_vertex"]
+        ears = ((src >= 0) & (src <= 9408) & (np.abs(p[:, 0]) > 62) & (p[:, 1] > -30) & (p[:, 1] < 60)
+                & (p[:, 2] > -50) & (p[:, 2] < 30)).astype(np.float64)
         return HeadModel(
             neutral=d["neutral"].astype(np.float64),
             faces=d["faces"].astype(np.int64),
@@ -81,6 +89,7 @@ def load_head_model(path: str | Path | None = None) -> HeadModel:
             labels=d["labels"],
             landmarks68=d["landmarks68"].astype(np.int64),
             regions={"face": d["region_face"].astype(np.int64), "nose": d["region_nose"].astype(np.int64)},
+            ears=ears,
         )
 
 
@@ -167,8 +176,10 @@ def sample_hair(rng: np.random.Generator) -> HairParams:
     )
 
 
-def hair_weight(neutral: np.ndarray, labels: np.ndarray, hp: HairParams, ramp_mm: float = 10.0) -> np.ndarray:
-    """(n,) in [0, 1]: 1 ``ramp_mm`` above the hairline, 0 below it and on ears and fills (neutral coords)."""
+def hair_weight(neutral: np.ndarray, labels: np.ndarray | None, hp: HairParams, ramp_mm: float = 10.0,
+                ears: np.ndarray | None = None) -> np.ndarray:
+    """(n,) in [0, 1]: 1 ``ramp_mm`` above the hairline, 0 below it, times ``1 - ears`` and 0 on
+    the fills (given ``labels``). Works on any neutral-frame points (vertices or per-pixel positions)."""
     x, y, z = neutral.T
     phi = np.arctan2(x, z)  # 0 = front, +-pi = back
     # y(phi) = c0 + c1 cos(phi) + c2 cos(2 phi) through (0, front), (pi/2, side), (pi, back)
@@ -177,9 +188,10 @@ def hair_weight(neutral: np.ndarray, labels: np.ndarray, hp: HairParams, ramp_mm
     c2 = ((hp.front_y + hp.back_y) / 2 - hp.side_y) / 2
     line = c0 + c1 * np.cos(phi) + c2 * np.cos(2 * phi) + hp.temple * np.exp(-(((np.abs(phi) - 0.7) / 0.3) ** 2))
     w = _smoothstep((y - line) / ramp_mm)
-    ears = (np.abs(x) > 66) & (y > -25) & (y < 48) & (z > -45) & (z < 28)
-    w[ears] *= 0.0
-    w[labels != PART_SKIN] = 0.0
+    if ears is not None:
+        w = w * (1 - ears)
+    if labels is not None:
+        w[labels != PART_SKIN] = 0.0
     return w
 
 
@@ -198,8 +210,8 @@ def sample_head(model: HeadModel, rng: np.random.Generator, config: HeadConfig =
     hp = sample_hair(rng) if hair and rng.uniform() < config.hair_prob else None
     if hp is None:
         return Head(bald, bald, model.faces, np.zeros(len(bald)), w, e, None)
-    hw = hair_weight(model.neutral, model.labels, hp)
-    hd = hair_weight(model.neutral, model.labels, hp, ramp_mm=40.0)  # the volume tapers in slowly
+    hw = hair_weight(model.neutral, model.labels, hp, ears=model.ears)
+    hd = hair_weight(model.neutral, model.labels, hp, ramp_mm=40.0, ears=model.ears)  # the volume tapers in slowly
     p0 = model.neutral
     top = _smoothstep((p0[:, 1] - 60.0) / 80.0)
     bumps = np.sin(p0 @ hp.waves[:, :3].T + hp.waves[:, 3]).mean(1)  # (n,) in [-1, 1]

@@ -126,7 +126,7 @@ def synthesize(seed: int, n_views: int = 32, res: int = 256, rig: str | RigConfi
     renderer = HeadRenderer(head.vertices, model.faces, normals, config.render)
 
     # fast path: albedo per vertex, interpolated; per-pixel detail on eye and hair triangles
-    vert_albedo = albedo(model, attr, app, streaks=False)
+    vert_albedo = albedo(model, attr, app, hair=False)
     eye_faces = ((attr[:, 7] > 0) | (attr[:, 8] > 0))[model.faces].any(1)
     hair_faces = (attr[:, 3] > 0)[model.faces].any(1) & ~eye_faces
 

@@ -105,7 +105,7 @@ def test_fast_albedo_matches_the_per_pixel_reference():
     ref = albedo(model, (bary[:, :, None] * attr[model.faces[tri]]).sum(1), app)
     eye = ((attr[:, 7] > 0) | (attr[:, 8] > 0))[model.faces].any(1)
     hair = (attr[:, 3] > 0)[model.faces].any(1) & ~eye
-    fast = albedo_fast(model, attr, albedo(model, attr, app, streaks=False), tri, bary, eye, hair, app)
+    fast = albedo_fast(model, attr, albedo(model, attr, app, hair=False), tri, bary, eye, hair, app)
     err = np.abs(fast - ref)
     assert err.mean() < 0.002 and np.percentile(err, 99) < 0.02
     assert np.array_equal(fast[eye[tri]], ref[eye[tri]])
