@@ -226,3 +226,32 @@ META_PRESETS: dict[str, MetaConfig] = {
         log_every=25,
     ),
 }
+
+
+#: fitting a new scene on top of a prior (Multi-NeuS §3.4): stage 1 moves the new scene's own
+#: parameters + cameras, stage 2 everything at a lower rate; reduce-on-plateau with early stopping.
+#: The model config is replaced by the prior's when fitting.
+PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
+    "paper": FitConfig(
+        model=PAPER_MODEL,
+        stages=(
+            StageConfig(name="stage1", params="scene+cameras", iters=15_000, lr=4e-4, warmup=0, schedule="plateau",
+                        plateau_patience=1000, early_stop_drops=4, cos_anneal_end=0),
+            StageConfig(name="stage2", params="all+cameras", iters=13_000, lr=6e-5, warmup=0, schedule="plateau",
+                        plateau_patience=1000, early_stop_drops=4, cos_anneal_end=0),
+        ),
+        batch_rays=512,
+    ),
+    "quick": FitConfig(
+        model=QUICK_MODEL,
+        render=QUICK_RENDER,
+        stages=(
+            StageConfig(name="stage1", params="scene+cameras", iters=400, lr=5e-3, warmup=0, schedule="plateau",
+                        plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
+            StageConfig(name="stage2", params="all+cameras", iters=400, lr=5e-4, warmup=0, schedule="plateau",
+                        plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
+        ),
+        batch_rays=256,
+        checkpoint_every=200,
+    ),
+}

@@ -53,21 +53,18 @@ def resolve_device(name: str) -> str:
 
 
 def run(args) -> int:
-    from neuhead.config import SCRATCH_PRESETS
+    from neuhead.api import fit_config
     from neuhead.data.neus import load_neus
-    from neuhead.errors import InputError
     from neuhead.io import check_writable_dir
     from neuhead.pipeline import OutputOptions, run_fit
+    from neuhead.prior import load_prior
 
     scene = load_neus(args.input, views=args.views)
+    prior = None if args.no_prior else load_prior(args.prior)
     check_writable_dir(args.out)
-    if args.no_prior:
-        cfg, prior = SCRATCH_PRESETS[args.preset], None
-    else:
-        raise InputError("no prior is shipped yet: pass --no-prior to fit from scratch")
-    cfg = replace(scale_iters(cfg, args.iters), seed=args.seed)
+    cfg = fit_config(args.preset, None if prior is None else prior.config.model, args.iters, args.seed)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}
-    run_fit(scene, args.out, cfg, prior=prior, resume=args.resume, progress=not args.no_progress,
-            outputs=OutputOptions(mesh_resolution=args.resolution), device=resolve_device(args.device),
-            settings=settings)
+    run_fit(scene, args.out, cfg, prior=None if prior is None else prior.model, resume=args.resume,
+            progress=not args.no_progress, outputs=OutputOptions(mesh_resolution=args.resolution),
+            device=resolve_device(args.device), settings=settings)
     return 0

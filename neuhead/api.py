@@ -1,0 +1,81 @@
+"""The public Python API: fit a head from a Scene, a scene folder, or photos.
+
+>>> import neuhead
+>>> recon = neuhead.fit(["photo.jpg"])                 # one in-the-wild photo, shipped prior
+>>> recon.export("head.glb"); recon.sdf(points_mm)
+>>> recon = neuhead.fit_scene(neuhead.load_neus("case"), preset="quick", prior=None)  # NeuS baseline
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+from neuhead.config import PRIOR_FIT_PRESETS, SCRATCH_PRESETS, FitConfig
+from neuhead.data.scene import Scene
+from neuhead.reconstruction import Reconstruction
+
+PriorArg = "str | Path | None | Literal['default']"
+
+
+def fit_config(preset: str, prior_model_cfg=None, iters: int | None = None, seed: int = 0,
+               stages: Literal["both", "stage1"] = "both") -> FitConfig:
+    """The FitConfig of a preset: from scratch when ``prior_model_cfg`` is None, else two-stage fitting
+    with the prior's architecture. ``iters`` rescales the budget; ``stages="stage1"`` stops after stage 1."""
+    from neuhead.commands.fit import scale_iters
+
+    if preset not in SCRATCH_PRESETS:
+        raise ValueError(f"unknown preset {preset!r} (quick, paper)")
+    if prior_model_cfg is None:
+        cfg = SCRATCH_PRESETS[preset]
+    else:
+        cfg = replace(PRIOR_FIT_PRESETS[preset], model=prior_model_cfg)
+        if stages == "stage1":
+            cfg = replace(cfg, stages=cfg.stages[:1])
+    return replace(scale_iters(cfg, iters), seed=seed)
+
+
+def fit_scene(scene: Scene, preset: str = "quick", prior: str | Path | None = "default", *,
+              iters: int | None = None, seed: int = 0, stages: Literal["both", "stage1"] = "both",
+              out_dir: str | Path | None = None, device: str = "cpu", progress: bool = False) -> Reconstruction:
+    """Fit one scene. ``prior``: "default" (the shipped prior), a prior folder, or None (from scratch).
+
+    With ``out_dir`` every output file is written (mesh.ply, head.glb, head.obj, report.json, checkpoint);
+    without it, nothing is written and the Reconstruction is returned.
+    """
+    from neuhead.pipeline import result_reconstruction, run_fit
+    from neuhead.prior import load_prior
+    from neuhead.train.fit import fit_scene as _fit
+
+    model = None
+    if prior is not None:
+        p = load_prior(None if prior == "default" else prior)
+        model = p.model
+        cfg = fit_config(preset, p.config.model, iters, seed, stages)
+    else:
+        cfg = fit_config(preset, None, iters, seed)
+    if out_dir is not None:
+        return run_fit(scene, out_dir, cfg, prior=model, progress=progress, device=device)
+    if model is not None:
+        model.add_scene()
+    result = _fit(scene, cfg, model=model, progress=progress, device=device)
+    result.model = result.model.to("cpu")
+    return result_reconstruction(result, cfg)
+
+
+def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], cameras=None, masks=None,
+        preset: str = "quick", prior: str | Path | None = "default", views: Sequence[int] | None = None,
+        **kwargs) -> Reconstruction:
+    """Fit a head from photos or a scene folder.
+
+    images: a NeuS/IDR or H3DS scene folder (with ``views``), or a list of 1-3 image paths/arrays.
+    cameras: ``neuhead.cameras.Cameras`` in the images' world frame, or None (single photo: estimated
+    from face landmarks). masks: arrays or mask paths, or None (segmented automatically for a photo).
+    """
+    from neuhead.data.load import load_input
+
+    scene = load_input(images, cameras=cameras, masks=masks, views=views)
+    return fit_scene(scene, preset=preset, prior=prior, **kwargs)

@@ -1,0 +1,73 @@
+"""``neuhead train DATA_DIR --out RUN_DIR``: meta-learn a prior over the NeuS scenes in DATA_DIR."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="meta-learn a Multi-NeuS prior over many scenes",
+                       description="Meta-learn a prior on every NeuS scene folder under DATA_DIR "
+                                   "(e.g. the output of `neuhead synth --format neus`).")
+    p.add_argument("data", type=Path, help="folder of NeuS scene folders")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, loss log, plot)")
+    p.add_argument("--preset", choices=["quick", "paper"], default="quick")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's checkpoint")
+    p.add_argument("--workers", type=int, default=1, help="local processes (torch.distributed, gloo)")
+    p.add_argument("--iters", type=int, default=None, help="override the iteration budget")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N scenes")
+    p.add_argument("--views", type=int, default=None, help="use only the first N views of each scene")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--export", type=Path, default=None, help="write the trained prior (weights, config) here")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=run)
+
+
+def find_scenes(data: Path) -> list[Path]:
+    from neuhead.errors import InputError
+
+    if not data.is_dir():
+        raise InputError(f"{data}: not a folder")
+    dirs = sorted(p for p in data.iterdir() if (p / "cameras_sphere.npz").is_file())
+    if not dirs:
+        raise InputError(f"{data}: no NeuS scene folders (sub-folders with cameras_sphere.npz)")
+    return dirs
+
+
+def load_scenes(dirs: list[Path], views: int | None):
+    from neuhead.data.neus import load_neus
+
+    return [load_neus(d, views=None if views is None else range(views)) for d in dirs]
+
+
+def _train_worker(args, cfg, scene_dirs):
+    from neuhead.train.meta import meta_train
+
+    meta_train(load_scenes(scene_dirs, args.views), cfg, args.out, resume=args.resume, progress=not args.no_progress)
+
+
+def run(args) -> int:
+    from neuhead.config import META_PRESETS
+    from neuhead.io import check_writable_dir
+    from neuhead.train.distributed import init_from_env, spawn
+    from neuhead.train.meta import meta_train
+
+    dirs = find_scenes(args.data)[: args.limit]
+    check_writable_dir(args.out)
+    cfg = replace(META_PRESETS[args.preset], seed=args.seed)
+    if args.iters is not None:
+        cfg = replace(cfg, iters=args.iters)
+    if args.workers > 1:
+        spawn(_train_worker, (args, cfg, dirs), workers=args.workers)
+        result_model = None
+    else:
+        init_from_env()  # under torchrun: join the group
+        result_model = meta_train(load_scenes(dirs, args.views), cfg, args.out, resume=args.resume,
+                                  progress=not args.no_progress).model
+    if args.export is not None:
+        from neuhead.prior import model_from_meta_checkpoint, save_prior
+
+        model = result_model or model_from_meta_checkpoint(args.out / "meta.safetensors")[0]
+        save_prior(model, cfg, args.export, {"scenes": [d.name for d in dirs], "data": str(args.data)})
+    return 0

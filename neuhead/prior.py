@@ -1,0 +1,69 @@
+"""The shipped prior: a meta-learned MultiNeuS saved as safetensors + JSON config + model card.
+
+``assets/prior/``: ``prior.safetensors`` (weights only, no optimizer), ``config.json`` (the MetaConfig
+it was trained with, the number of scenes, training facts) and ``MODEL_CARD.md``.
+Loading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from neuhead.config import MetaConfig, from_dict, to_dict
+from neuhead.errors import InputError
+from neuhead.io import atomic_path, write_json
+from neuhead.model.multineus import MultiNeuS
+
+DEFAULT_PRIOR = Path(__file__).resolve().parent.parent / "assets" / "prior"
+WEIGHTS, CONFIG = "prior.safetensors", "config.json"
+
+
+@dataclass
+class Prior:
+    model: MultiNeuS
+    config: MetaConfig
+    info: dict
+
+
+def save_prior(model: MultiNeuS, cfg: MetaConfig, out_dir: str | Path, info: dict) -> Path:
+    """Write weights (background field dropped: fitting uses masks) and config to ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items() if not k.startswith("background.")}
+    with atomic_path(out_dir / WEIGHTS) as tmp:
+        save_file(state, str(tmp))
+    write_json(out_dir / CONFIG, {"meta_config": to_dict(cfg), "n_scenes": model.n_scenes, "info": info})
+    return out_dir
+
+
+def load_prior(path: str | Path | None = None) -> Prior:
+    """Load a prior folder (default: the shipped one). InputError when it is missing or malformed."""
+    path = Path(path) if path is not None else DEFAULT_PRIOR
+    w, c = path / WEIGHTS, path / CONFIG
+    if not w.is_file() or not c.is_file():
+        raise InputError(f"{path}: no prior here (expected {WEIGHTS} and {CONFIG}); use --no-prior to fit from scratch")
+    try:
+        meta = json.loads(c.read_text())
+        cfg = from_dict(MetaConfig, meta["meta_config"])
+        model = MultiNeuS(cfg.model, n_scenes=int(meta["n_scenes"]), background=False)
+        model.load_state_dict(load_file(str(w)))
+    except (ValueError, KeyError, RuntimeError, OSError) as e:
+        raise InputError(f"{path}: prior cannot be loaded ({e.__class__.__name__}: {e})") from None
+    model.eval()
+    return Prior(model, cfg, meta.get("info", {}))
+
+
+def model_from_meta_checkpoint(path: str | Path) -> tuple[MultiNeuS, MetaConfig, dict]:
+    """The model, config and meta of a meta-learning checkpoint (``RUN_DIR/meta.safetensors``)."""
+    from neuhead.train.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(path)
+    cfg = from_dict(MetaConfig, ck.meta["config"])
+    model = MultiNeuS(cfg.model, n_scenes=int(ck.meta["n_scenes"]), background=cfg.background_field)
+    model.load_state_dict(ck.model_state())
+    return model, cfg, ck.meta
