@@ -8,8 +8,7 @@ function as ``neuhead eval`` on the same files (``eval.evaluate.evaluate_files``
 The fitter and the scene reader are injected (defaults import the real ones lazily):
 
 - ``fit_fn(scene, preset) -> mesh`` (anything with ``vertices`` / ``faces`` in the scan's frame,
-  mm); default: ``default_fitter(config)`` (``neuhead.api.fit_scene(scene, preset=preset)``, or
-  the from-scratch preset while that API does not exist);
+  mm); default: ``default_fitter(config)`` (``neuhead.api.fit_scene``);
 - ``load_scene_fn(root, scene_id, views) -> Scene``; default:
   ``neuhead.data.h3ds.load_h3ds_scene(root, scene_id, views)``;
 - ``list_scenes_fn(root) -> list[SceneSpec]``; default: ``read_h3ds_config`` (config.toml).
@@ -85,7 +84,9 @@ class BenchConfig:
     seed: int = 0
     """default fitter: seed"""
     device: str = "cpu"
-    """default fitter (from-scratch path): torch device"""
+    """default fitter: torch device"""
+    prior: str | None = "default"
+    """default fitter: "default" (the shipped prior), a prior folder, or None (from scratch)"""
 
 
 @dataclass(frozen=True)
@@ -232,37 +233,14 @@ def view_setups(views: int, spec: SceneSpec) -> list[ViewSetup]:
 
 
 def default_fitter(config: BenchConfig) -> Callable:
-    """The real fitter, imported lazily: ``neuhead.api.fit_scene(scene, preset=...)`` (the public
-    API) when it exists, else the from-scratch preset ``neuhead.config.SCRATCH_PRESETS[preset]``
-    through ``neuhead.train.fit.fit_scene`` + ``neuhead.pipeline.result_reconstruction``.
-    The mesh is extracted at ``config.mesh_resolution``; ``config.iters`` rescales the budget."""
+    """The real fitter, imported lazily: ``neuhead.api.fit_scene(scene, preset, prior, iters=,
+    seed=, device=)``; the mesh is extracted at ``config.mesh_resolution`` (world frame, mm)."""
 
     def fit(scene, preset: str):
-        try:
-            from neuhead.api import fit_scene as api_fit
-        except ModuleNotFoundError as e:
-            if e.name not in ("neuhead.api",):
-                raise
-            api_fit = None
-        if api_fit is not None and config.iters is None:
-            recon = api_fit(scene, preset=preset)
-        else:
-            from dataclasses import replace
+        from neuhead.api import fit_scene
 
-            from neuhead.commands.fit import scale_iters
-            from neuhead.config import SCRATCH_PRESETS
-            from neuhead.pipeline import result_reconstruction
-            from neuhead.train.fit import fit_scene
-
-            log.warning("fitting from scratch (no prior): preset %s%s", preset,
-                        "" if config.iters is None else f", {config.iters} iterations")
-            cfg = replace(scale_iters(SCRATCH_PRESETS[preset], config.iters), seed=config.seed)
-            result = fit_scene(scene, cfg, progress=False, device=config.device)
-            result.model = result.model.to("cpu")
-            recon = result_reconstruction(result, cfg)
-        if hasattr(recon, "extract_mesh"):
-            return recon.extract_mesh(config.mesh_resolution)
-        return recon.mesh
+        recon = fit_scene(scene, preset, config.prior, iters=config.iters, seed=config.seed, device=config.device)
+        return recon.extract_mesh(config.mesh_resolution)
 
     return fit
 
@@ -347,7 +325,7 @@ def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = Benc
     labels = tuple(v.label for v in view_setups(config.views, specs[0])) if specs else ()
     table = BenchTable(config.views, config.preset, labels, [s.scene_id for s in specs])
     setting = {"views": config.views, "preset": config.preset, "iters": config.iters,
-               "mesh_resolution": config.mesh_resolution, "seed": config.seed}
+               "mesh_resolution": config.mesh_resolution, "seed": config.seed, "prior": config.prior}
 
     for spec in specs:
         scene_dir = root / spec.scene_id

@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     h.add_argument("--iters", type=int, default=None, help="override the fitting budget (smoke runs)")
     h.add_argument("--seed", type=int, default=0, help="fitting seed")
     h.add_argument("--device", default="cpu", help="torch device of the fits (cpu, cuda)")
+    pr = h.add_mutually_exclusive_group()
+    pr.add_argument("--prior", default="default", help="prior folder (default: the shipped prior)")
+    pr.add_argument("--no-prior", action="store_true", help="fit from scratch (the NeuS baseline)")
     p.set_defaults(run=run)
 
 
@@ -33,7 +36,8 @@ def run(args) -> int:
 
     cfg = BenchConfig(views=args.views, preset=args.preset, scenes=tuple(args.scenes) if args.scenes else None,
                       heatmaps=args.heatmaps, face_radius=args.face_radius, mesh_resolution=args.resolution,
-                      iters=args.iters, seed=args.seed, device=args.device)
+                      iters=args.iters, seed=args.seed, device=args.device,
+                      prior=None if args.no_prior else str(args.prior))
     table = run_h3ds_bench(args.root, args.out, cfg)
     print(table.to_markdown())
     print(f"written: {args.out / 'results.md'}, results.csv, results.json, results.png")
