@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("pred", type=Path, help="predicted mesh (.ply/.obj/.glb), in the scan's frame and units")
     p.add_argument("gt", type=Path, help="ground-truth mesh, e.g. H3DS full_head.obj (mm)")
     nose = p.add_mutually_exclusive_group()
-    nose.add_argument("--nose-tip", default=None, help="nose tip 'x,y,z' on the ground truth (enables face_sphere)")
+    nose.add_argument("--nose-tip", default=None, help="nose tip 'x,y,z' on the ground truth (enables face_sphere); write --nose-tip=-1,2,3 when x < 0")
     nose.add_argument("--landmarks", type=Path, default=None,
                       help="ground-truth landmarks.txt (lines 'name vertex_index'; uses nose_tip)")
     p.add_argument("--pred-landmarks", type=Path, default=None,
