@@ -18,7 +18,6 @@ from neuhead.config import PRIOR_FIT_PRESETS, SCRATCH_PRESETS, FitConfig
 from neuhead.data.scene import Scene
 from neuhead.reconstruction import Reconstruction
 
-PriorArg = "str | Path | None | Literal['default']"
 
 
 def fit_config(preset: str, prior_model_cfg=None, iters: int | None = None, seed: int = 0,
@@ -68,7 +67,7 @@ def fit_scene(scene: Scene, preset: str = "quick", prior: str | Path | None = "d
 
 def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], cameras=None, masks=None,
         preset: str = "quick", prior: str | Path | None = "default", views: Sequence[int] | None = None,
-        **kwargs) -> Reconstruction:
+        mask: str | Path | None = None, **kwargs) -> Reconstruction:
     """Fit a head from photos or a scene folder.
 
     images: a NeuS/IDR or H3DS scene folder (with ``views``), or a list of 1-3 image paths/arrays.
@@ -77,5 +76,5 @@ def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], camera
     """
     from neuhead.data.load import load_input
 
-    scene = load_input(images, cameras=cameras, masks=masks, views=views)
+    scene = load_input(images, cameras=cameras, masks=masks, views=views, mask=mask)
     return fit_scene(scene, preset=preset, prior=prior, **kwargs)
