@@ -89,8 +89,8 @@ class StageConfig:
 
     name: str = "all"
     """stage name in logs and reports"""
-    params: Literal["all", "scene", "scene+cameras", "all+cameras"] = "all"
-    """parameter set optimised in this stage"""
+    params: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras"] = "all"
+    """parameter set optimised in this stage ("cameras": only the camera refinement, the model frozen)"""
     iters: int = 300_000
     """iterations of this stage"""
     lr: float = 5e-4
@@ -123,8 +123,6 @@ class FitConfig:
     stages: tuple[StageConfig, ...] = (StageConfig(),)
     batch_rays: int = 512
     """rays per iteration"""
-    mask_ray_fraction: float = 0.0
-    """fraction of rays drawn inside the (dilated) mask bounding box; the rest anywhere"""
     focal_penalty: float = 1e-2
     """L2 weight on the log-focal change of refined cameras"""
     checkpoint_every: int = 500

@@ -121,12 +121,12 @@ def peak_memory_mb() -> float:
 
 
 def _stage_params(model: MultiNeuS, stage: StageConfig, scene_index: int, cam_ref: CameraRefinement | None):
-    """Parameter groups of a stage. 'scene' stages move only ``scene_index``'s rows (others get zero
-    gradient through a hook-free trick: we mask their gradients before the step)."""
+    """Parameter groups of a stage. 'scene' stages move only ``scene_index``'s rows (the other scenes'
+    gradients are zeroed before each step, see ``_keep_scene_rows``)."""
     groups = []
     if stage.params.startswith("all"):
         groups.append({"params": list(model.parameters()), "lr": stage.lr, "name": "model"})
-    else:
+    elif stage.params.startswith("scene"):
         groups.append({"params": model.scene_parameters(), "lr": stage.lr, "name": "scene"})
     if stage.params.endswith("cameras") and cam_ref is not None:
         groups.append({"params": list(cam_ref.parameters()), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
@@ -135,12 +135,13 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, scene_index: int, cam_re
 
 def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
               out_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-              device: str = "cpu", callback=None) -> FitResult:
+              device: str = "cpu", callback=None, on_stage_end=None) -> FitResult:
     """Fit the SDF + radiance of ``scene`` following ``cfg.stages``.
 
     model: an existing (prior) model; None builds a fresh one from ``cfg.model`` (from scratch).
     scene_index: which scene of ``model`` is fitted (default: the last). out_dir: where the checkpoint
     goes (none written when None). resume: continue from ``out_dir``'s checkpoint.
+    callback(stage, iteration, logs) runs after every step; on_stage_end(stage, model) after each stage.
     """
     from tqdm.auto import tqdm
 
@@ -185,7 +186,7 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
         if ckpt is not None and si == start_stage and it0 > 0:
             load_optimizer(opt, ckpt)
             plateau = Plateau(**ckpt.meta["plateau"])
-        scene_only = not stage.params.startswith("all")
+        scene_only = stage.params.startswith("scene")
         it = it0
         model.train()
         while it < stage.iters:
@@ -226,6 +227,9 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
                 log.info("stage %s: early stop at iteration %d (loss plateau)", stage.name, it)
                 break
         timings[stage.name] = time.perf_counter() - t_stage
+        if on_stage_end is not None:
+            model.eval()
+            on_stage_end(stage, model)
         if ckpt_path is not None:  # the next stage starts from iteration 0
             _save(ckpt_path, model, opt, cam_ref, gen, cfg, scene, scene_index, si + 1, 0, history, Plateau(1, 1.0))
     bar.close()
