@@ -57,7 +57,9 @@ def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
     skin = np.clip(skin * rng.uniform(0.94, 1.06, 3), 0, 1)
     lips = np.clip(skin * np.array([0.92, 0.62, 0.62]) * rng.uniform(0.8, 1.05), 0, 1)
     hair = np.array(head.hair_params.color) if head.hair_params is not None else skin * 0.35
-    brows = np.clip(np.minimum(hair * rng.uniform(0.7, 1.1) + 0.02, 0.35), 0, 1) if rng.uniform() < 0.8 else skin * 0.3
+    brows = hair * rng.uniform(0.7, 1.1) + 0.02
+    brows = brows * min(1.0, 0.35 / brows.max())  # darker than light hair, same hue
+    brows = np.clip(brows, 0, 1) if rng.uniform() < 0.8 else skin * 0.3
     m = 6
     dirs = rng.normal(size=(m, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
