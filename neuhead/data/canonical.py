@@ -107,3 +107,27 @@ def canonicalize(scene: Scene, landmarks_world: dict[str, np.ndarray] | None = N
     cams = world.transformed(np.linalg.inv(to_world))
     return replace(scene, cameras=cams, to_world=to_world,
                    landmarks={k: np.asarray(v, dtype=np.float64) for k, v in lm.items()})
+
+
+def triangulate_landmarks(scene: Scene, points2d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """World positions of named landmarks from their pixel positions in the scene's views.
+
+    points2d: name -> (n_views, 2) pixel coordinates (pixel centres at +0.5), NaN where a view
+    does not see the landmark. Landmarks seen in fewer than two views are left out.
+    """
+    cams = scene.world_cameras()
+    out = {}
+    for name, uv in points2d.items():
+        uv = np.asarray(uv, dtype=np.float64)
+        if uv.shape != (len(scene), 2):
+            raise ValueError(f"triangulate_landmarks: {name} must be ({len(scene)}, 2), got {uv.shape}")
+        valid = np.isfinite(uv).all(1)
+        if valid.sum() >= 2:
+            out[name] = triangulate(cams, np.nan_to_num(uv)[:, None], valid[:, None])[0]
+    return out
+
+
+def canonicalize_from_2d(scene: Scene, points2d: dict[str, np.ndarray]) -> Scene:
+    """Triangulate the six landmarks from 2D detections (``triangulate_landmarks``), then
+    ``canonicalize``. Needs at least three landmarks seen in two views each."""
+    return canonicalize(scene, triangulate_landmarks(scene, points2d))

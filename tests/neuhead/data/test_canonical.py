@@ -71,3 +71,21 @@ def test_canonicalize_moves_the_unit_frame_not_the_world():
     ref_unit = (reference_array() - CANONICAL_TO_WORLD[:3, 3]) / CANONICAL_TO_WORLD[0, 0]
     assert np.abs(unit - ref_unit).max() < 1e-9
     assert LANDMARK_NAMES == tuple(REFERENCE_LANDMARKS)
+
+
+def test_canonical_frame_from_2d_landmarks_of_a_synthetic_scene():
+    """2D landmarks (projected ground truth, one view missing some) -> DLT -> Umeyama gives the
+    same canonical frame as the 3D ground truth."""
+    from neuhead.data.canonical import canonicalize_from_2d
+    from neuhead.data.synthetic import make_head_scene
+
+    scene, gt = make_head_scene(2, n_views=4, res=32, rig="portrait")
+    uv, _ = scene.world_cameras().project(np.stack([gt.landmarks[n] for n in LANDMARK_NAMES]))
+    pts = {n: uv[:, j].copy() for j, n in enumerate(LANDMARK_NAMES)}
+    pts["left_eye"][1] = np.nan  # not detected in view 1
+    plain = Scene(scene.images, scene.masks, scene.world_cameras(), np.eye(4))  # world frame, no landmarks
+    out = canonicalize_from_2d(plain, pts)
+    assert np.abs(out.to_world - scene.to_world).max() < 1e-6 * 200
+    assert np.abs(out.cameras.c2w - scene.cameras.c2w).max() < 1e-6
+    for n in LANDMARK_NAMES:
+        assert np.abs(out.landmarks[n] - gt.landmarks[n]).max() < 1e-6
