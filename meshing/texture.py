@@ -32,8 +32,9 @@ class TextureConfig:
     """texture width = height in texels (1024 or 2048)"""
     padding: int = 4
     """texels xatlas keeps between charts"""
-    dilate: int = 16
-    """texels the colours are grown past the chart borders"""
+    dilate: int = 8
+    """texels the colours are grown past the chart borders (clean mip-maps down to level 3); the rest of
+    the empty atlas gets the mean colour"""
     chunk: int = 262_144
     """texels per color_fn call"""
 
