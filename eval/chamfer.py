@@ -34,7 +34,7 @@ class EvalConfig:
     warn_scale: float = 1.15
     """log a warning when an ICP scale lies outside [1/warn_scale, warn_scale]"""
     max_scale: float = 2.0
-    """raise (units mismatch) when an ICP scale lies outside [1/max_scale, max_scale]"""
+    """raise (units mismatch) when an ICP scale lies outside [1/max_scale, max_scale] (inf: never)"""
     max_extent_ratio: float = 5.0
     """raise (units mismatch) when the bounding-box diagonals differ by more than this factor"""
     n_samples: int = 100_000

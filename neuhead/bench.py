@@ -165,6 +165,10 @@ class BenchTable:
         n_done = sum(all(np.isfinite(self.row(s))) for s in self.scenes)
         lines.append("| " + " | ".join([f"**mean** ({n_done}/{len(self.scenes)} complete)"]
                                        + [f"**{fmt(x)}**" for x in self.mean_row()]) + " |")
+        warned = [j for j in self.jobs if j.warnings and not j.error]
+        if warned:
+            lines += ["", "Warnings (the scores stand, but look at these meshes):"]
+            lines += [f"- {j.scene_id} {j.label}: {w}" for j in warned for w in j.warnings]
         failed = [j for j in self.jobs if j.error]
         if failed:
             lines += ["", "Failed jobs (rerun the same command to retry them):"]
@@ -264,8 +268,10 @@ def _write_mesh(mesh, path: Path) -> None:
         mesh.export(tmp, file_type="ply")
 
 
-def _eval_command(pred: Path, files: dict) -> str:
-    cmd = ["neuhead", "eval", str(pred), str(files["gt"])]
+def _eval_command(pred: Path, files: dict, config: BenchConfig) -> str:
+    cmd = ["neuhead", "eval", str(pred), str(files["gt"]), "--max-scale", "inf"]
+    if config.face_radius != 95.0:
+        cmd += ["--face-radius", repr(config.face_radius)]
     for key, flag in (("landmarks", "--landmarks"), ("icp_region", "--icp-region"), ("face_sphere", "--face-sphere")):
         if files[key] is not None:
             cmd += [flag, str(files[key])]
@@ -275,8 +281,10 @@ def _eval_command(pred: Path, files: dict) -> str:
 def score_prediction(pred_path: Path, scene_dir: Path, config: BenchConfig = BenchConfig(),
                      heatmap: Path | None = None):
     """Score a predicted mesh file against an H3DS scene folder exactly as ``neuhead eval`` does
-    with ``--landmarks landmarks.txt --icp-region regions/face.txt --face-sphere
-    regions/face_sphere.txt`` (the files that exist). Returns ``(FileEvaluation, command)``."""
+    with ``--max-scale inf --landmarks landmarks.txt --icp-region regions/face.txt --face-sphere
+    regions/face_sphere.txt`` (the files that exist). Returns ``(FileEvaluation, command)``.
+    The units are known to agree here, so a far-off ICP scale (a poor reconstruction) is a
+    warning on the job, not an error; a units mismatch is still caught by the extent check."""
     from eval.chamfer import EvalConfig
     from eval.evaluate import evaluate_files, h3ds_scene_files
     from eval.meshio import EvalInputError
@@ -287,7 +295,7 @@ def score_prediction(pred_path: Path, scene_dir: Path, config: BenchConfig = Ben
             raise EvalInputError(f"{scene_dir}: neither landmarks.txt nor regions/face_sphere.txt: no face score")
         res = evaluate_files(pred_path, files["gt"], landmarks=files["landmarks"], icp_region=files["icp_region"],
                              face_sphere=files["face_sphere"], protocol="h3ds",
-                             config=EvalConfig(face_radius=config.face_radius))
+                             config=EvalConfig(face_radius=config.face_radius, max_scale=math.inf))
     except EvalInputError as e:
         raise InputError(str(e)) from None
     if heatmap is not None:
@@ -298,7 +306,7 @@ def score_prediction(pred_path: Path, scene_dir: Path, config: BenchConfig = Ben
         err[ev.head.indices] = ev.head.distances
         error_heatmap(res.gt.vertices, res.gt.faces, err, heatmap, front=res.front, up=res.up,
                       title=f"{scene_dir.name}: head {ev.head.mean:.2f} mm, face {ev.face_sphere.mean:.2f} mm")
-    return res, _eval_command(pred_path, files)
+    return res, _eval_command(pred_path, files, config)
 
 
 def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = BenchConfig(), *,

@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--icp-region", type=Path, default=None,
                    help="region for the full-head ICP (H3DS: regions/face.txt; default face_sphere, else all)")
     p.add_argument("--face-radius", type=float, default=95.0, help="face_sphere radius in mesh units (95 mm)")
+    p.add_argument("--max-scale", type=float, default=2.0,
+                   help="fail when the ICP scale is beyond [1/x, x] (units mismatch); 'inf' = only warn")
     p.add_argument("--protocol", choices=["h3ds", "surface"], default="h3ds",
                    help="h3ds = the toolbox's ICP + vertex distances; surface = sampled Chamfer + F-score")
     p.add_argument("--samples", type=int, default=100_000, help="surface protocol: points per surface")
@@ -72,7 +74,7 @@ def run(args) -> int:
 
     if args.heatmap is not None and args.protocol != "h3ds":
         raise InputError("--heatmap needs --protocol h3ds (per-vertex distances)")
-    cfg = replace(EvalConfig(), face_radius=args.face_radius, n_samples=args.samples, seed=args.seed,
+    cfg = replace(EvalConfig(), face_radius=args.face_radius, max_scale=args.max_scale, n_samples=args.samples, seed=args.seed,
                   fscore_threshold=args.threshold)
     try:
         res = evaluate_files(args.pred, args.gt, nose_tip=args.nose_tip, landmarks=args.landmarks,

@@ -155,3 +155,17 @@ def test_bad_root_and_unknown_scene(h3ds_root, tmp_path):
         run_h3ds_bench(tmp_path, tmp_path / "o", fit_fn=Fitter(v, f), load_scene_fn=_load)
     with pytest.raises(InputError, match="unknown scene"):
         run_h3ds_bench(root, tmp_path / "o", BenchConfig(scenes=("nope",)), fit_fn=Fitter(v, f), load_scene_fn=_load)
+
+
+def test_far_off_scale_is_a_warning_with_a_score_in_the_bench(h3ds_root, tmp_path):
+    root, v, f = h3ds_root
+
+    def half_size(scene, preset):  # same shape at 0.45x: the toolbox ICP (similarity) undoes it
+        return trimesh.Trimesh(0.45 * v + SHIFT, f, process=False)
+
+    table = run_h3ds_bench(root, tmp_path / "o", BenchConfig(views=3, scenes=("sceneA",)), fit_fn=half_size,
+                           load_scene_fn=_load)
+    job = table.jobs[0]
+    assert job.error is None and job.head < 1e-3 and job.face < 1e-3
+    assert any("far from 1" in w for w in job.warnings)
+    assert "Warnings (the scores stand" in (tmp_path / "o" / "results.md").read_text()
