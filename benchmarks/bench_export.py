@@ -47,7 +47,7 @@ def check_run(args) -> int:
     if args.inv_s is not None:
         with torch.no_grad():
             recon.model.variance.fill_(float(np.log(args.inv_s) / 10.0))
-    print(f"field render at inv_s = {float(recon.model.inv_s(recon.scene_index)):.0f}")
+    print(f"field render at inv_s = {float(recon.model.inv_s(recon.scene_index).detach()):.0f}")
     if recon.cameras is not None:
         cams = recon.cameras.subset([args.view])  # unit-sphere frame
     else:  # an unfinished run: any camera that sees the head compares the bake with the field just as well
