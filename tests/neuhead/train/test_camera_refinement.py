@@ -5,7 +5,7 @@ import torch
 
 from neuhead.cameras import Cameras
 from neuhead.config import FitConfig, ModelConfig, RenderConfig, StageConfig
-from neuhead.data.analytic import make_sample_scene
+from neuhead.data.analytic import Snowman, make_sample_scene, surface_points
 from neuhead.train.fit import fit_scene
 
 CFG = FitConfig(
@@ -23,17 +23,19 @@ def _rot(axis, deg):
     return np.eye(3) + np.sin(a) * K + (1 - np.cos(a)) * K @ K
 
 
-def _errors(cams: Cameras, truth: Cameras):
+def _errors(cams: Cameras, truth: Cameras, points: np.ndarray):
+    """(mean rotation error in degrees, mean reprojection error in px of ``points``, mean focal error)."""
     rot = [np.degrees(np.arccos(np.clip((np.trace(a[:3, :3].T @ b[:3, :3]) - 1) / 2, -1, 1)))
            for a, b in zip(cams.c2w, truth.c2w)]
+    px = np.linalg.norm(cams.project(points)[0] - truth.project(points)[0], axis=-1).mean()
     focal = np.abs(cams.K[:, 0, 0] / truth.K[:, 0, 0] - 1)
-    return float(np.mean(rot)), float(np.mean(focal))
+    return float(np.mean(rot)), float(px), float(np.mean(focal))
 
 
 def test_refinement_halves_a_3_degree_2_percent_error():
-    scene = make_sample_scene(n_views=10, res=64, seed=3)
+    scene = make_sample_scene(n_views=8, res=64, seed=3)
     # a model of the scene, fitted on the true cameras
-    fitted = fit_scene(scene, replace(CFG, stages=(StageConfig(iters=400, lr=5e-3, warmup=20, cos_anneal_end=100),)),
+    fitted = fit_scene(scene, replace(CFG, stages=(StageConfig(iters=300, lr=5e-3, warmup=20, cos_anneal_end=100),)),
                        progress=False)
     # perturb every camera by 3 degrees about a random axis and its focal by +2 %
     rng = np.random.default_rng(0)
@@ -43,10 +45,13 @@ def test_refinement_halves_a_3_degree_2_percent_error():
     K = scene.cameras.K.copy()
     K[:, :2, :2] *= 1.02
     noisy = replace(scene, cameras=Cameras(K, c2w, scene.width, scene.height))
-    before = _errors(noisy.cameras, scene.cameras)
-    stage = StageConfig(name="cams", params="cameras", iters=200, lr=5e-2, warmup=0, schedule="constant",
+    surface = (surface_points(Snowman(), 500, seed=0) - scene.to_world[:3, 3]) / scene.world_scale  # unit frame
+    before = _errors(noisy.cameras, scene.cameras, surface)
+    stage = StageConfig(name="cams", params="cameras", iters=150, lr=5e-2, warmup=0, schedule="constant",
                         camera_lr_ratio=0.1, cos_anneal_end=0)
     res = fit_scene(noisy, replace(CFG, stages=(stage,), focal_penalty=0.0), model=fitted.model, progress=False)
-    after = _errors(res.cameras_refined.apply_to(noisy.cameras), scene.cameras)
-    assert after[0] <= 0.5 * before[0], (before, after)
-    assert after[1] <= 0.5 * before[1], (before, after)
+    after = _errors(res.cameras_refined.apply_to(noisy.cameras), scene.cameras, surface)
+    assert after[0] <= 0.5 * before[0], (before, after)  # pose (rotation) error at least halved
+    assert after[1] <= 0.5 * before[1], (before, after)  # image-space error at least halved
+    # focal and distance are nearly interchangeable for a small object: focal must not drift further
+    assert after[2] <= 1.5 * before[2], (before, after)
