@@ -40,6 +40,8 @@ class OutputOptions:
     """texture size (px) of the GLB/OBJ"""
     units: str = "m"
     """units of the GLB/OBJ (glTF expects metres)"""
+    previews: bool = True
+    """write preview_view{i}.png (input | render) and turntable.png"""
 
 
 def result_reconstruction(result: FitResult, cfg: FitConfig) -> Reconstruction:
@@ -68,6 +70,10 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
 
     t0 = time.perf_counter()
     write_outputs(recon, out_dir, outputs)
+    if outputs.previews:
+        from neuhead.preview import write_previews
+
+        write_previews(recon, scene, out_dir)
     timings = dict(result.timings, outputs=time.perf_counter() - t0)
     report = {
         "settings": settings or {},

@@ -8,10 +8,12 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("fit", help="fit an SDF to a multi-view scene and export the mesh",
-                       description="Fit an SDF + radiance field to a NeuS/IDR scene folder and write "
-                                   "mesh.ply, head.glb, head.obj, report.json and the checkpoint to OUT_DIR.")
-    p.add_argument("input", type=Path, help="NeuS/IDR scene folder (image/, mask/, cameras_sphere.npz)")
+    p = sub.add_parser("fit", help="fit a head to a photo or a multi-view scene and export it",
+                       description="Fit an SDF + radiance field to one photo (.jpg/.png) or to a NeuS/IDR or "
+                                   "H3DS scene folder and write mesh.ply, head.glb, head.obj, report.json, "
+                                   "cameras.npz, preview PNGs and the checkpoint to OUT_DIR.")
+    p.add_argument("input", type=Path, help="a photo, or a NeuS/IDR (cameras_sphere.npz) or H3DS (cameras.npz) scene folder")
+    p.add_argument("--mask", type=Path, default=None, help="foreground mask for a single photo (white = head)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--views", type=_views, default=None, help="comma-separated view indices, e.g. 0,3,5")
     p.add_argument("--preset", choices=["quick", "paper"], default="quick", help="quick = CPU minutes; paper = published settings (GPU)")
@@ -54,12 +56,15 @@ def resolve_device(name: str) -> str:
 
 def run(args) -> int:
     from neuhead.api import fit_config
-    from neuhead.data.neus import load_neus
+    from neuhead.errors import InputError
+    from neuhead.data.load import load_input
     from neuhead.io import check_writable_dir
     from neuhead.pipeline import OutputOptions, run_fit
     from neuhead.prior import load_prior
 
-    scene = load_neus(args.input, views=args.views)
+    if not args.input.exists():
+        raise InputError(f"{args.input}: no such file or folder")
+    scene = load_input(args.input, views=args.views, mask=args.mask)
     prior = None if args.no_prior else load_prior(args.prior)
     check_writable_dir(args.out)
     cfg = fit_config(args.preset, None if prior is None else prior.config.model, args.iters, args.seed)
