@@ -96,6 +96,25 @@ class Reconstruction:
         return {"rgb": out["rgb"].numpy().reshape(H, W, 3), "opacity": out["opacity"].numpy().reshape(H, W),
                 "depth": out["depth"].numpy().reshape(H, W)}
 
+    def render_fn(self, width: int, height: int, background: float = 1.0):
+        """A differentiable ``render_fn(K (3, 3), c2w (4, 4)) -> (H, W, 3)`` torch image for unit-frame
+        cameras (what ``eval.images`` refines control cameras with). Background: a constant grey level."""
+        from neuhead.cameras import Rays, pixel_rays, sphere_near_far
+        from neuhead.render import render_rays
+
+        v, u = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+        fns = model_fns(self.model, self.scene_index)
+
+        def fn(K: torch.Tensor, c2w: torch.Tensor) -> torch.Tensor:
+            o, d = pixel_rays(K.double(), c2w.double(), u.reshape(-1), v.reshape(-1))
+            near, far, _ = sphere_near_far(o.detach(), d.detach())
+            out = render_rays(Rays(o.float(), d.float(), near.float(), far.float()), fns, self.render_cfg,
+                              training=False)
+            rgb = out.rgb + (1.0 - out.opacity) * background
+            return rgb.reshape(height, width, 3)
+
+        return fn
+
     def export(self, path: str | Path, **options):
         """Write the head to ``path`` (.glb, .obj or .ply) with the export pipeline of ``meshing``."""
         from meshing.export import export_asset

@@ -65,11 +65,17 @@ class MultiNeuS(nn.Module):
         return self.sdf_net(x, scene)[0]
 
     def sdf_features_gradient(self, x: torch.Tensor, scene: int = 0, create_graph: bool = True):
-        """(sdf (n,), features (n, F), gradient (n, 3)) at points x; gradient via autograd."""
+        """(sdf (n,), features (n, F), gradient (n, 3)) at points x; gradient via autograd.
+
+        When x already carries a graph (rays from refined cameras), it is kept, so the loss reaches the
+        cameras through the SDF as well as through the colour network.
+        """
         with torch.enable_grad():
-            x = x.detach().requires_grad_(True)
+            tracked = x.requires_grad
+            if not tracked:
+                x = x.detach().requires_grad_(True)
             sdf, feat = self.sdf_net(x, scene)
-            (grad,) = torch.autograd.grad(sdf.sum(), x, create_graph=create_graph)
+            (grad,) = torch.autograd.grad(sdf.sum(), x, create_graph=create_graph or tracked)
         return sdf, feat, grad
 
     def color(self, x, normals, features, dirs=None, scene: int = 0) -> torch.Tensor:

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from conftest import sphere_fns
+from _fields import sphere_fns
 from neuhead.cameras import Rays, sphere_near_far
 from neuhead.config import RenderConfig
 from neuhead.render import composite, render_rays, sample_pdf, sdf_to_alpha, uniform_z, weights_from_alpha
