@@ -99,13 +99,22 @@ def evaluate(sdf_fn: SDFFn, points: np.ndarray, chunk: int = 262_144) -> np.ndar
     return out
 
 
+def grid_coords(index: np.ndarray, grid: GridConfig) -> np.ndarray:
+    """Coordinates (float32) of grid indices along one axis, exactly as both paths use them:
+    ``-bound + i · (2·bound / R)`` in float64, rounded once to float32 (like ``np.linspace``). Both paths
+    feeding bit-identical points to ``sdf_fn`` is what makes their triangles identical."""
+    i = np.asarray(index)
+    c = i.astype(np.float64) * (2.0 * grid.bound / grid.resolution) - grid.bound
+    return np.where(i == grid.resolution, grid.bound, c).astype(np.float32)
+
+
 def dense_sdf_grid(sdf_fn: SDFFn, grid: GridConfig = GridConfig()) -> np.ndarray:
     """SDF at every grid point: float32 (R+1, R+1, R+1), index [i, j, k] ↔ (x_i, y_j, z_k).
 
     Evaluated slab by slab along x so that at most ``grid.chunk`` points go to ``sdf_fn`` at once.
     """
     n = grid.resolution + 1
-    axis = np.linspace(-grid.bound, grid.bound, n, dtype=np.float32)
+    axis = grid_coords(np.arange(n), grid)
     out = np.empty((n, n, n), dtype=np.float32)
     yz = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)  # (n², 2)
     rows = max(1, grid.chunk // (n * n))
@@ -182,8 +191,8 @@ def hierarchical_marching_cubes(
         wanted[todo] = False
         todo = todo[np.isnan(values[todo])]
         if len(todo):
-            pts = np.stack([todo // (n * n), (todo // n) % n, todo % n], -1).astype(np.float32)
-            values[todo] = evaluate(sdf_fn, pts * np.float32(grid.voxel) - np.float32(grid.bound), grid.chunk)
+            pts = grid_coords(np.stack([todo // (n * n), (todo // n) % n, todo % n], -1), grid)
+            values[todo] = evaluate(sdf_fn, pts, grid.chunk)
             evaluations += len(todo)
         v = values[corners]  # (m, 8)
         if v.size:

@@ -94,3 +94,14 @@ def test_bad_sdf_output_shape_is_a_clear_error():
         dense_marching_cubes(lambda p: np.zeros((len(p), 2)), GridConfig(resolution=8))
     with pytest.raises(MeshingError, match="non-finite"):
         hierarchical_marching_cubes(lambda p: np.full(len(p), np.nan), GridConfig(resolution=8))
+
+
+@pytest.mark.parametrize("resolution", [64, 96, 256, 512])
+def test_both_paths_sample_the_same_float32_points(resolution):
+    # the hierarchical path computes coordinates from indices; they must equal the dense linspace bit for bit,
+    # or SDF values within an ulp of zero can change sign between the paths
+    from meshing.grid import grid_coords
+
+    g = GridConfig(resolution=resolution)
+    np.testing.assert_array_equal(grid_coords(np.arange(resolution + 1), g),
+                                  np.linspace(-g.bound, g.bound, resolution + 1, dtype=np.float32))
