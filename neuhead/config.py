@@ -244,9 +244,9 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
         model=QUICK_MODEL,
         render=QUICK_RENDER,
         stages=(
-            StageConfig(name="stage1", params="scene+cameras", iters=400, lr=5e-3, warmup=0, schedule="plateau",
+            StageConfig(name="stage1", params="scene+cameras", iters=300, lr=3e-3, warmup=0, schedule="plateau",
                         plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
-            StageConfig(name="stage2", params="all+cameras", iters=400, lr=5e-4, warmup=0, schedule="plateau",
+            StageConfig(name="stage2", params="all+cameras", iters=300, lr=3e-4, warmup=0, schedule="plateau",
                         plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
         ),
         batch_rays=256,

@@ -1,11 +1,11 @@
-import numpy as np
 import pytest
 import torch
 
 
 @pytest.fixture(autouse=True)
 def _threads():
-    torch.set_num_threads(2)
+    """One intra-op thread: the tests' tensors are small, and extra threads only add contention."""
+    torch.set_num_threads(1)
     yield
 
 
