@@ -69,7 +69,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     recon = result_reconstruction(result, cfg)
 
     t0 = time.perf_counter()
-    write_outputs(recon, out_dir, outputs)
+    export_report = write_outputs(recon, out_dir, outputs)
     if outputs.previews:
         from neuhead.preview import write_previews
 
@@ -84,6 +84,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
                           "curve": [(it, logs["total"]) for it, logs in h]}
                    for name, h in result.history.items()},
         "timings_s": timings,
+        "export": _export_summary(export_report),
         "peak_memory_mb": peak_memory_mb(),
         "cameras": {"before": {"K": scene.cameras.K, "c2w": scene.cameras.c2w},
                     "after": {"K": recon.cameras.K, "c2w": recon.cameras.c2w}},
@@ -94,6 +95,13 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     _finalise_checkpoint(out_dir / CHECKPOINT_NAME, recon)
     write_json(out_dir / "report.json", report)
     return recon
+
+
+def _export_summary(report) -> dict:
+    """The JSON-able part of meshing's ExportReport (units, axis conversion, sizes)."""
+    from dataclasses import asdict, is_dataclass
+
+    return _jsonable(asdict(report)) if is_dataclass(report) else {}
 
 
 def _finalise_checkpoint(path: Path, recon: Reconstruction) -> None:
@@ -115,16 +123,17 @@ def _jsonable(o):
     return json.loads(json.dumps(o, default=_json_default))
 
 
-def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions) -> None:
-    """mesh.ply (world frame, vertex colours), head.glb and head.obj (decimated, textured), cameras.npz."""
+def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions):
+    """mesh.ply (world frame, vertex colours), head.glb and head.obj (decimated, textured; meshed and baked
+    once for both), cameras.npz. Returns meshing's ExportReport (scale/axis conversion, face counts)."""
     from meshing.export import export_asset
 
     mesh = recon.extract_mesh(outputs.mesh_resolution)
     with atomic_path(out_dir / "mesh.ply") as tmp:
         mesh.export(tmp, file_type="ply")
-    for name in ("head.glb", "head.obj"):
-        export_asset(recon.sdf_fn, recon.color_fn, recon.to_world, out_dir / name, world_units=recon.world_units,
-                     faces=outputs.faces, texture=outputs.texture, units=outputs.units,
-                     resolution=outputs.mesh_resolution)
+    report = export_asset(recon.sdf_fn, recon.color_fn, recon.to_world, [out_dir / "head.glb", out_dir / "head.obj"],
+                          world_units=recon.world_units, faces=outputs.faces, texture=outputs.texture,
+                          units=outputs.units, resolution=outputs.mesh_resolution)
     if recon.cameras is not None:
         write_cameras_npz(out_dir / "cameras.npz", recon.cameras, recon.to_world)
+    return report

@@ -26,12 +26,13 @@ def _resize(img: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.asarray(a.resize((w, h), Image.Resampling.BOX), dtype=np.float32) / 255.0
 
 
-def input_comparisons(recon: Reconstruction, scene: Scene, max_size: int = 256) -> list[np.ndarray]:
-    """Per input view: [input photo | fitted render (white background)] at most ``max_size`` px high."""
+def input_comparisons(recon: Reconstruction, scene: Scene, max_size: int = 192, max_views: int = 3) -> list[np.ndarray]:
+    """For the first ``max_views`` input views: [input photo | fitted render (white background)], at most
+    ``max_size`` px high."""
     cams = recon.cameras if recon.cameras is not None else scene.cameras
     small, _ = _downscaled(cams, max_size)
     out = []
-    for i in range(len(scene)):
+    for i in range(min(len(scene), max_views)):
         r = recon.render(small, index=i, world=False)
         render = r["rgb"] + (1.0 - r["opacity"][..., None])
         photo = _resize(scene.images[i], small.width, small.height)
@@ -39,7 +40,7 @@ def input_comparisons(recon: Reconstruction, scene: Scene, max_size: int = 256) 
     return out
 
 
-def turntable(recon: Reconstruction, scene: Scene, n: int = 8, size: int = 160) -> np.ndarray:
+def turntable(recon: Reconstruction, scene: Scene, n: int = 8, size: int = 128) -> np.ndarray:
     """n renders around the vertical axis of the unit sphere (white background), side by side.
 
     The axis is the first camera's up direction, snapped to the frame's ±Y when the camera is upright

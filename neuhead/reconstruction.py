@@ -43,12 +43,23 @@ class Reconstruction:
             return torch.cat([self.model.sdf(c, self.scene_index) for c in x.split(self.chunk)]).numpy() if len(x) else np.zeros(0, np.float32)
 
     def color_fn(self, points: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
-        """Radiance (n, 3) at unit-frame surface points, seen along -normal (the SDF gradient is used as
-        the radiance network's normal input, as in training)."""
+        """Radiance (n, 3) at unit-frame surface points seen along -normal.
+
+        With ``normals`` (unit, outward, e.g. the mesh's) they stand in for the SDF gradient the radiance
+        network was trained with (|∇f| ≈ 1 by the eikonal loss) and only a forward pass is needed;
+        without, the SDF gradient is computed by autograd.
+        """
         out = []
         x_all = torch.as_tensor(np.asarray(points, dtype=np.float32))
-        for x in x_all.split(self.chunk // 4):
-            _, feat, grad = self.model.sdf_features_gradient(x, self.scene_index, create_graph=False)
+        n_all = None if normals is None else torch.as_tensor(np.asarray(normals, dtype=np.float32))
+        for i in range(0, len(x_all), self.chunk):
+            x = x_all[i:i + self.chunk]
+            if n_all is None:
+                _, feat, grad = self.model.sdf_features_gradient(x, self.scene_index, create_graph=False)
+            else:
+                grad = n_all[i:i + self.chunk]
+                with torch.no_grad():
+                    feat = self.model.sdf_net(x, self.scene_index)[1]
             with torch.no_grad():
                 d = -grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-8)
                 out.append(self.model.color(x, grad, feat, d, self.scene_index))
