@@ -70,11 +70,13 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
 
     t0 = time.perf_counter()
     export_report = write_outputs(recon, out_dir, outputs)
+    t1 = time.perf_counter()
     if outputs.previews:
         from neuhead.preview import write_previews
 
         write_previews(recon, scene, out_dir)
-    timings = dict(result.timings, outputs=time.perf_counter() - t0)
+    t2 = time.perf_counter()
+    timings = dict(result.timings, meshes_and_assets=t1 - t0, previews=t2 - t1, outputs=t2 - t0)
     report = {
         "settings": settings or {},
         "config": to_dict(cfg),

@@ -40,7 +40,7 @@ def input_comparisons(recon: Reconstruction, scene: Scene, max_size: int = 192, 
     return out
 
 
-def turntable(recon: Reconstruction, scene: Scene, n: int = 8, size: int = 128) -> np.ndarray:
+def turntable(recon: Reconstruction, scene: Scene, n: int = 6, size: int = 112) -> np.ndarray:
     """n renders around the vertical axis of the unit sphere (white background), side by side.
 
     The axis is the first camera's up direction, snapped to the frame's ±Y when the camera is upright
@@ -69,7 +69,7 @@ def turntable(recon: Reconstruction, scene: Scene, n: int = 8, size: int = 128) 
     return np.concatenate(frames, axis=1)
 
 
-def write_previews(recon: Reconstruction, scene: Scene, out_dir: str | Path, turntable_views: int = 8) -> list[Path]:
+def write_previews(recon: Reconstruction, scene: Scene, out_dir: str | Path, turntable_views: int = 6) -> list[Path]:
     """``preview_view{i}.png`` per input view and ``turntable.png``, written atomically."""
     out_dir = Path(out_dir)
     paths = []
