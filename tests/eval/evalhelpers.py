@@ -6,7 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-ICT = Path("/work/shared/data/ict_facekit/ict_facekit.npz")
+#: the ICT-FaceKit npz in ../shared beside the checkout (CI), or /work/shared
+ICT = next((p for p in (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ict_facekit" / "ict_facekit.npz",
+             Path("/work/shared/data/ict_facekit/ict_facekit.npz")) if p.is_file()),
+     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ict_facekit" / "ict_facekit.npz")
 N_SKIN = 11248  # vertices 0..11247 are the skin
 
 

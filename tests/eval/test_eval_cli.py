@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
+from evalhelpers import ICT
+
 from neuhead.cli import main
 
 
@@ -15,7 +17,7 @@ def files(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("evalcli")
     v, f, nose = ict_head_mm()
-    lm = np.load("/work/shared/data/ict_facekit/ict_facekit.npz")["landmarks_multipie68"]
+    lm = np.load(ICT)["landmarks_multipie68"]
     trimesh.Trimesh(v, f, process=False).export(d / "gt.obj")
     trimesh.Trimesh(v + 0.5 * np.sin(v / 9.0) + [1.0, 2.0, 3.0], f, process=False).export(d / "pred.ply")
     (d / "landmarks.txt").write_text(f"right_eye {lm[36]}\nleft_eye {lm[45]}\nnose_tip {lm[30]}\n"
@@ -37,7 +39,7 @@ def test_eval_json_landmarks_region_heatmap(files, capsys):
     assert (d / "h.png").stat().st_size > 10000
     # --nose-tip gives the same face_sphere as the landmarks file
     tip = trimesh.load(d / "gt.obj", process=False, maintain_order=True).vertices[
-        int(np.load("/work/shared/data/ict_facekit/ict_facekit.npz")["landmarks_multipie68"][30])]
+        int(np.load(ICT)["landmarks_multipie68"][30])]
     assert main(["eval", str(d / "pred.ply"), str(d / "gt.obj"), "--nose-tip", ",".join(map(repr, tip.tolist())),
                  "--json"]) == 0
     out2 = json.loads(capsys.readouterr().out)

@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from eval.meshio import MeshData
 from neuhead.bench import BenchConfig, read_h3ds_config, run_h3ds_bench
 from neuhead.errors import InputError
 
-ICT = "/work/shared/data/ict_facekit/ict_facekit.npz"
+ICT = next((p for p in (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ict_facekit" / "ict_facekit.npz",
+             Path("/work/shared/data/ict_facekit/ict_facekit.npz")) if p.is_file()),
+     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ict_facekit" / "ict_facekit.npz")
 SHIFT = np.array([3.0, -2.0, 5.0])  # mm, removed by the ICP
 
 
