@@ -252,7 +252,9 @@ def default_fitter(config: BenchConfig) -> Callable:
 def _default_load_scene(root, scene_id: str, views):
     from neuhead.data.h3ds import load_h3ds_scene
 
-    return load_h3ds_scene(root, scene_id, views)
+    # the canonical head frame (from the six landmarks) is the frame the prior was trained in;
+    # to_world still maps meshes back to the scan's millimetres
+    return load_h3ds_scene(root, scene_id, views, canonical=True)
 
 
 def _write_mesh(mesh, path: Path) -> None:
