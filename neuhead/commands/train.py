@@ -65,7 +65,9 @@ def run(args) -> int:
         init_from_env()  # under torchrun: join the group
         result_model = meta_train(load_scenes(dirs, args.views), cfg, args.out, resume=args.resume,
                                   progress=not args.no_progress).model
-    if args.export is not None:
+    import torch.distributed as dist
+
+    if args.export is not None and (not dist.is_initialized() or dist.get_rank() == 0):
         from neuhead.prior import model_from_meta_checkpoint, save_prior
 
         model = result_model or model_from_meta_checkpoint(args.out / "meta.safetensors")[0]
