@@ -30,10 +30,10 @@ import cv2
 import numpy as np
 
 from neuhead.cameras import Cameras
-from neuhead.data.neus import decompose_projection
+from neuhead.data.neus import decompose_projection, read_views
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
-from neuhead.io import atomic_path, read_image, read_mask
+from neuhead.io import atomic_path
 
 try:
     import tomllib
@@ -271,7 +271,7 @@ def load_h3ds_scene(root: str | Path, scene_id: str, views=None, config: H3DSCon
         canonical = True
         S = np.eye(4)
 
-    Ks, c2ws, images, masks = [], [], [], []
+    Ks, c2ws = [], []
     for i in idx:
         try:
             K, c2w = decompose_projection(world[i] @ S)
@@ -279,18 +279,10 @@ def load_h3ds_scene(root: str | Path, scene_id: str, views=None, config: H3DSCon
             raise InputError(f"{d / 'cameras.npz'}: camera {i} is not valid ({e})") from None
         Ks.append(K)
         c2ws.append(c2w)
-        img = read_image(image_files[i])
-        if images and img.shape != images[0].shape:
-            raise InputError(f"{image_files[i]}: size {img.shape[1]}x{img.shape[0]} differs from the first image's")
-        images.append(img)
-        if mask_files is not None:
-            m = read_mask(mask_files[i])
-            if m.shape != img.shape[:2]:
-                raise InputError(f"{mask_files[i]}: mask size {m.shape[1]}x{m.shape[0]} does not match its image")
-            masks.append(m)
-    h, w = images[0].shape[:2]
+    images, masks = read_views(image_files, mask_files, idx)
+    h, w = images.shape[1:3]
     scene = Scene(
-        images=np.stack(images), masks=np.stack(masks) if masks else None,
+        images=images, masks=masks,
         cameras=Cameras(np.stack(Ks), np.stack(c2ws), w, h), to_world=S,
         names=[image_files[i].stem for i in idx], landmarks=landmarks, units="mm",
     )

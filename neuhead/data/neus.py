@@ -32,6 +32,24 @@ def decompose_projection(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return K, c2w
 
 
+def read_views(image_files: list[Path], mask_files: list[Path] | None, idx) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images (n, H, W, 3) and masks (n, H, W) or None of the views ``idx``, all the same size;
+    InputError naming the first file that is unreadable or of another size."""
+    images, masks = [], []
+    for i in idx:
+        img = read_image(image_files[i])
+        if images and img.shape != images[0].shape:
+            raise InputError(f"{image_files[i]}: size {img.shape[1]}x{img.shape[0]} differs from the first image's")
+        images.append(img)
+        if mask_files is not None:
+            m = read_mask(mask_files[i])
+            if m.shape != img.shape[:2]:
+                raise InputError(f"{mask_files[i]}: mask size {m.shape[1]}x{m.shape[0]} does not match its image "
+                                 f"{img.shape[1]}x{img.shape[0]}")
+            masks.append(m)
+    return np.stack(images), (np.stack(masks) if mask_files is not None else None)
+
+
 def load_neus(folder: str | Path, views=None) -> Scene:
     """Load a NeuS/IDR case folder into a ``Scene`` (unit-sphere frame, ``to_world`` = scale_mat_0).
 
@@ -60,7 +78,7 @@ def load_neus(folder: str | Path, views=None) -> Scene:
     if bad:
         raise InputError(f"{folder}: view indices {bad} out of range (scene has {n} images)")
 
-    Ks, c2ws, images, masks = [], [], [], []
+    Ks, c2ws = [], []
     scale0 = None
     for i in idx:
         if f"world_mat_{i}" not in cams:
@@ -79,16 +97,8 @@ def load_neus(folder: str | Path, views=None) -> Scene:
             raise InputError(f"{cam_file}: camera {i} is not valid ({e})") from None
         Ks.append(K)
         c2ws.append(c2w)
-        img = read_image(image_files[i])
-        if images and img.shape != images[0].shape:
-            raise InputError(f"{image_files[i]}: size {img.shape[1]}x{img.shape[0]} differs from the first image's")
-        images.append(img)
-        if mask_files:
-            m = read_mask(mask_files[i])
-            if m.shape != img.shape[:2]:
-                raise InputError(f"{mask_files[i]}: mask size {m.shape[1]}x{m.shape[0]} does not match its image {img.shape[1]}x{img.shape[0]}")
-            masks.append(m)
-    h, w = images[0].shape[:2]
+    images, masks = read_views(image_files, mask_files or None, idx)
+    h, w = images.shape[1:3]
     units = "unit"
     if (folder / "neuhead.json").is_file():
         try:
@@ -96,8 +106,8 @@ def load_neus(folder: str | Path, views=None) -> Scene:
         except ValueError as e:
             raise InputError(f"{folder / 'neuhead.json'}: not valid JSON ({e})") from None
     return Scene(
-        images=np.stack(images),
-        masks=np.stack(masks) if masks else None,
+        images=images,
+        masks=masks,
         cameras=Cameras(np.stack(Ks), np.stack(c2ws), w, h),
         to_world=scale0,
         names=[image_files[i].stem for i in idx],
