@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--prior", default=None, help="prior folder (default: shipped)")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--configs", default="1,3")
+    ap.add_argument("--fit-iters", type=int, default=None, help="total iterations of the prior fit (default: the preset's)")
+    ap.add_argument("--only-full", action="store_true", help="run only (iii)/(iv), e.g. to try another --fit-iters")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
 
@@ -60,21 +62,22 @@ def main() -> None:
         for vc in a.configs.split(","):
             views = configs[vc]
             sub = scene.subset(views)
-            row = {"seed": seed, "views": vc, "view_idx": views}
-            # (i) mean head
-            prior = load_prior(a.prior)
-            k = prior.model.add_scene()
-            row["mean"] = score(Reconstruction(prior.model, k, scene.to_world, "mm").extract_mesh(a.resolution), gt)
-            # (ii) no prior
-            t = time.perf_counter()
-            cfg = fit_config(a.preset, None, None, seed=0)
-            res = fit_scene(sub, cfg, progress=False)
-            row["scratch"] = score(result_reconstruction(res, cfg).extract_mesh(a.resolution), gt)
-            row["scratch_s"] = time.perf_counter() - t
+            row = {"seed": seed, "views": vc, "view_idx": views, "fit_iters": a.fit_iters}
+            if not a.only_full:
+                # (i) mean head
+                prior = load_prior(a.prior)
+                k = prior.model.add_scene()
+                row["mean"] = score(Reconstruction(prior.model, k, scene.to_world, "mm").extract_mesh(a.resolution), gt)
+                # (ii) no prior
+                t = time.perf_counter()
+                cfg = fit_config(a.preset, None, None, seed=0)
+                res = fit_scene(sub, cfg, progress=False)
+                row["scratch"] = score(result_reconstruction(res, cfg).extract_mesh(a.resolution), gt)
+                row["scratch_s"] = time.perf_counter() - t
             # (iii) stage 1 and (iv) full fitting, one run
             prior = load_prior(a.prior)
             prior.model.add_scene()
-            cfg = fit_config(a.preset, prior.config.model, None, seed=0)
+            cfg = fit_config(a.preset, prior.config.model, a.fit_iters, seed=0)
             stage1 = {}
 
             def on_end(stage, model):
@@ -99,6 +102,8 @@ def main() -> None:
     for vc in a.configs.split(","):
         sel = [r for r in rows if r["views"] == vc]
         for key, label in names.items():
+            if key not in sel[0]:
+                continue
             f = statistics.median(r[key]["face"] for r in sel)
             hh = statistics.median(r[key]["head"] for r in sel)
             print(f"| {vc} | {label} | {f:.2f} | {hh:.2f} |")
