@@ -14,7 +14,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from neuhead.config import PRIOR_FIT_PRESETS, SCRATCH_PRESETS, FitConfig
+from neuhead.config import PRIOR_FIT_PRESETS, SCRATCH_PRESETS, FitConfig, scale_iters
 from neuhead.data.scene import Scene
 from neuhead.reconstruction import Reconstruction
 
@@ -24,8 +24,6 @@ def fit_config(preset: str, prior_model_cfg=None, iters: int | None = None, seed
                stages: Literal["both", "stage1"] = "both") -> FitConfig:
     """The FitConfig of a preset: from scratch when ``prior_model_cfg`` is None, else two-stage fitting
     with the prior's architecture. ``iters`` rescales the budget; ``stages="stage1"`` stops after stage 1."""
-    from neuhead.commands.fit import scale_iters
-
     if preset not in SCRATCH_PRESETS:
         raise ValueError(f"unknown preset {preset!r} (quick, paper)")
     if prior_model_cfg is None:

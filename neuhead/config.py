@@ -157,6 +157,17 @@ SCRATCH_PRESETS: dict[str, FitConfig] = {
 }
 
 
+def scale_iters(cfg: FitConfig, iters: int | None) -> FitConfig:
+    """The config with its stage budgets scaled so they add up to ``iters`` (warm-up/anneal scaled too)."""
+    if iters is None:
+        return cfg
+    total = sum(s.iters for s in cfg.stages)
+    f = iters / total
+    stages = tuple(replace(s, iters=max(1, round(s.iters * f)), warmup=min(s.warmup, max(1, round(s.iters * f)) // 4),
+                           cos_anneal_end=round(s.cos_anneal_end * f)) for s in cfg.stages)
+    return replace(cfg, stages=stages)
+
+
 def to_dict(cfg) -> dict:
     """Plain-JSON form of a config (tuples become lists)."""
     return asdict(cfg)

@@ -56,8 +56,8 @@ def main() -> None:
             out = rec.render(cams, index=i, world=False)
             img = torch.nn.functional.interpolate(torch.as_tensor(scene.images[i]).permute(2, 0, 1)[None], size=(a.res, a.res), mode="area")[0].permute(1, 2, 0).numpy()
             msk = torch.nn.functional.interpolate(torch.as_tensor(scene.masks[i])[None, None], size=(a.res, a.res), mode="area")[0, 0].numpy()
-            pred = out["rgb"] + (1 - out["opacity"][..., None]) * 0.0
-            vals.append(masked_psnr(pred * msk[..., None], img * msk[..., None], msk))
+            # the render has no background (black), the photo is cut out by its mask
+            vals.append(masked_psnr(out["rgb"] * msk[..., None], img * msk[..., None], msk))
         psnrs.append(float(np.mean(vals)))
 
     # the mean scene vs the ICT neutral head, canonical frame (mm)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 
@@ -33,17 +32,6 @@ def _views(text: str) -> list[int]:
         return [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--views expects comma-separated integers, got {text!r}") from None
-
-
-def scale_iters(cfg, iters: int | None):
-    """The config with its stage budgets scaled so they add up to ``iters`` (warm-up/anneal scaled too)."""
-    if iters is None:
-        return cfg
-    total = sum(s.iters for s in cfg.stages)
-    f = iters / total
-    stages = tuple(replace(s, iters=max(1, round(s.iters * f)), warmup=min(s.warmup, max(1, round(s.iters * f)) // 4),
-                           cos_anneal_end=round(s.cos_anneal_end * f)) for s in cfg.stages)
-    return replace(cfg, stages=stages)
 
 
 def resolve_device(name: str) -> str:

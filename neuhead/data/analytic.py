@@ -6,7 +6,7 @@ millimetres and the object sits off the origin, like a real capture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -120,7 +120,7 @@ def peak_memory_mb() -> float:
     return mb
 
 
-def _stage_params(model: MultiNeuS, stage: StageConfig, scene_index: int, cam_ref: CameraRefinement | None):
+def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinement | None):
     """Parameter groups of a stage. 'scene' stages move only ``scene_index``'s rows (the other scenes'
     gradients are zeroed before each step, see ``_keep_scene_rows``)."""
     groups = []
@@ -180,7 +180,7 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
     for si in range(start_stage, len(cfg.stages)):
         stage = cfg.stages[si]
         t_stage = time.perf_counter()
-        opt = torch.optim.Adam(_stage_params(model, stage, scene_index, cam_ref), lr=stage.lr)
+        opt = torch.optim.Adam(_stage_params(model, stage, cam_ref), lr=stage.lr)
         plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
         it0 = start_it if si == start_stage else 0
         if ckpt is not None and si == start_stage and it0 > 0:

@@ -1,7 +1,6 @@
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 from neuhead.cameras import Cameras
 from neuhead.config import FitConfig, ModelConfig, RenderConfig, StageConfig

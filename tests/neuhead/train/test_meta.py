@@ -1,6 +1,5 @@
 from dataclasses import replace
 
-import numpy as np
 import torch
 
 from neuhead.config import LossConfig, META_PRESETS, ModelConfig, RenderConfig
