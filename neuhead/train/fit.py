@@ -166,7 +166,8 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
         model.load_state_dict(ckpt.model_state())
         if cam_ref is not None and ckpt.prefixed("cameras."):
             cam_ref.load_state_dict(ckpt.prefixed("cameras."))
-        gen.set_state(ckpt.tensors["rng"])
+        if "rng" in ckpt.tensors:  # absent from a finished run's final checkpoint (weights only)
+            gen.set_state(ckpt.tensors["rng"])
         start_stage, start_it = ckpt.meta["stage"], ckpt.meta["iteration"]
         history.update({k: [tuple(e) for e in v] for k, v in ckpt.meta["history"].items()})
         log.info("resuming %s at stage %d iteration %d", ckpt_path, start_stage, start_it)
