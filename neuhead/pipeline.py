@@ -57,7 +57,6 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
             device: str = "cpu", settings: dict | None = None) -> Reconstruction:
     """Fit ``scene`` (from scratch, or as a new scene of ``prior``) and write every output file."""
     out_dir = check_writable_dir(out_dir)
-    torch.manual_seed(cfg.seed)
     model = None
     if prior is not None:
         model = prior

@@ -39,8 +39,10 @@ class Reconstruction:
     def sdf_fn(self, points: np.ndarray) -> np.ndarray:
         """SDF (n,) at unit-frame points (n, 3), in unit-frame units."""
         x = torch.as_tensor(np.asarray(points, dtype=np.float32))
+        if len(x) == 0:
+            return np.zeros(0, np.float32)
         with torch.no_grad():
-            return torch.cat([self.model.sdf(c, self.scene_index) for c in x.split(self.chunk)]).numpy() if len(x) else np.zeros(0, np.float32)
+            return torch.cat([self.model.sdf(c, self.scene_index) for c in x.split(self.chunk)]).numpy()
 
     def color_fn(self, points: np.ndarray, normals: np.ndarray | None = None) -> np.ndarray:
         """Radiance (n, 3) at unit-frame surface points seen along -normal.
