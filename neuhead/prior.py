@@ -18,7 +18,8 @@ from neuhead.errors import InputError
 from neuhead.io import atomic_path, write_json
 from neuhead.model.multineus import MultiNeuS
 
-DEFAULT_PRIOR = Path(__file__).resolve().parent.parent / "assets" / "prior"
+DEFAULT_PRIOR = Path(__file__).resolve().parent / "assets" / "prior"
+"""the shipped prior: ``neuhead/assets`` is the repository's ``assets/`` (a symlink) in a checkout, package data in a wheel"""
 WEIGHTS, CONFIG = "prior.safetensors", "config.json"
 
 

@@ -32,8 +32,9 @@ LANDMARK_NAMES = tuple(H3DS_LANDMARKS_68)
 
 PART_SKIN, PART_EYE_R, PART_EYE_L, PART_MOUTH, PART_NECK = 0, 1, 2, 3, 4
 
-#: the asset, relative to the repository (works in a checkout, in CI and in an editable install)
-ASSET_PATH = Path(__file__).resolve().parents[3] / "assets" / "ict" / "ict_head.npz"
+#: the asset in ``neuhead/assets`` (the repository's ``assets/`` through a symlink in a checkout and an
+#: editable install; package data in a wheel)
+ASSET_PATH = Path(__file__).resolve().parents[2] / "assets" / "ict" / "ict_head.npz"
 
 
 @dataclass(frozen=True, eq=False)
