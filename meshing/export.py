@@ -24,7 +24,7 @@ from meshing.errors import ExportError
 from meshing.extract import ColorFn, MeshConfig, extract_surface, query_colors, transform_mesh, vertex_normals
 from meshing.frames import Conversion, check_units, conversion, similarity_scale
 from meshing.grid import SDFFn
-from meshing.sdf_export import NET_FORMATS, export_sdf_network, write_sdf_grid
+from meshing.sdf_export import NET_FORMATS, export_sdf_network, interior_note, write_sdf_grid
 from meshing.texture import TextureConfig, bake_texture
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,11 @@ class ExportReport:
     """wall time per step"""
     notes: list
     """things the user should know (e.g. unknown world units taken as metres)"""
+    resigned_voxels: int = 0
+    """meshing-grid points re-signed from positive to negative before marching cubes (enclosed hollows of
+    the field; a health figure: large means the field is hollow)"""
+    resigned_fraction: float = 0.0
+    """resigned_voxels over all meshing-grid points"""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -215,16 +220,21 @@ def export_asset(
                 written.extend(_write_obj(p, vv, ff, normals @ rot.T, None, None))
     seconds["write"] = time.perf_counter() - t
 
+    if surf.resigned_voxels:
+        notes.append(f"the fitted field is hollow: {100 * surf.resigned_fraction:.2f} % of the grid points "
+                     f"({surf.resigned_voxels}) were positive inside the outer surface and were re-signed")
     stem = paths[0].with_suffix("")
+    grid_file = None
     if options.sdf_grid is not None:
         t = time.perf_counter()
         info = write_sdf_grid(sdf_fn, to_world, f"{stem}_sdf.npz", options.sdf_grid, world_units)
         written.append(info.path)
+        grid_file = Path(info.path).name
         seconds["sdf_grid"] = time.perf_counter() - t
     if options.sdf_net is not None:
         t = time.perf_counter()
         info = export_sdf_network(sdf_module, to_world, f"{stem}_sdf{NET_FORMATS[options.sdf_net]}",
-                                  options.sdf_net)
+                                  options.sdf_net, interior=interior_note(surf.resigned_fraction, grid_file))
         written.append(info["path"])
         seconds["sdf_net"] = time.perf_counter() - t
 
@@ -234,6 +244,7 @@ def export_asset(
         texture_coverage=textured.coverage if textured is not None else None,
         conversions={s: convs[s].as_dict() for s in sorted(suffixes)},
         sdf_evaluations=surf.evaluations, seconds=seconds, notes=notes,
+        resigned_voxels=surf.resigned_voxels, resigned_fraction=surf.resigned_fraction,
     )
 
 

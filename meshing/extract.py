@@ -35,6 +35,8 @@ class MeshConfig:
     """evaluate the SDF only near the surface (same triangles as the dense reference)"""
     hierarchy: HierarchyConfig = field(default_factory=HierarchyConfig)
     """coarse level and Lipschitz safety factor of the hierarchical path"""
+    solid: bool = True
+    """re-sign positive grid points not connected to the grid boundary (a hollow field) before marching cubes"""
     largest_component: bool = True
     """drop floaters: keep only the connected component with the most faces"""
     fill_holes: bool = False
@@ -55,28 +57,35 @@ class Surface:
     """SDF evaluations spent extracting it"""
     seconds: float = 0.0
     """wall time of the extraction"""
+    resigned_voxels: int = 0
+    """grid points re-signed from positive to negative (enclosed hollows; large means the field is hollow)"""
+    resigned_fraction: float = 0.0
+    """resigned_voxels over all (resolution + 1)³ grid points"""
 
 
 def extract_surface(sdf_fn: SDFFn, config: MeshConfig = MeshConfig()) -> Surface:
-    """Marching cubes at level 0 (hierarchical or dense), then the configured clean-up.
+    """Marching cubes at level 0 (hierarchical or dense), enclosed hollows re-signed first
+    (``config.solid``), then the configured clean-up.
 
     Raises :class:`EmptyMeshError` when the SDF never crosses zero in the grid.
     """
     t0 = time.perf_counter()
     if config.hierarchical:
-        raw = hierarchical_marching_cubes(sdf_fn, config.grid, config.hierarchy)
+        raw = hierarchical_marching_cubes(sdf_fn, config.grid, config.hierarchy, solid=config.solid)
     else:
-        raw = dense_marching_cubes(sdf_fn, config.grid)
+        raw = dense_marching_cubes(sdf_fn, config.grid, solid=config.solid)
     v, f = raw.vertices, raw.faces
     if config.largest_component:
         v, f = cleanup.largest_component(v, f)
     if config.fill_holes:
         v, f = cleanup.fill_holes(v, f)
     seconds = time.perf_counter() - t0
-    log.info("meshing: %d vertices, %d faces at %d³ (%s, %.1f s, %d SDF evaluations)", len(v), len(f),
-             config.grid.resolution, "hierarchical" if config.hierarchical else "dense", seconds,
-             raw.evaluations)
-    return Surface(vertices=v, faces=f, evaluations=raw.evaluations, seconds=seconds)
+    log.info("meshing: %d vertices, %d faces at %d³ (%s, %.1f s, %d SDF evaluations, %d enclosed positive "
+             "grid points re-signed = %.2f %%)", len(v), len(f), config.grid.resolution,
+             "hierarchical" if config.hierarchical else "dense", seconds, raw.evaluations, raw.resigned.voxels,
+             100 * raw.resigned.fraction)
+    return Surface(vertices=v, faces=f, evaluations=raw.evaluations, seconds=seconds,
+                   resigned_voxels=raw.resigned.voxels, resigned_fraction=raw.resigned.fraction)
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -124,6 +133,7 @@ def extract_mesh(
 ):
     """SDF callable → ``trimesh.Trimesh`` in the world frame, with vertex colours from ``color_fn``
     (queried at the unit-frame vertices with the outward vertex normals; the caller uses view = −normal).
+    ``mesh.metadata`` holds ``resigned_voxels`` / ``resigned_fraction`` of the extraction.
     """
     import trimesh
 
@@ -135,7 +145,9 @@ def extract_mesh(
     v, f = surf.vertices, surf.faces
     if to_world is not None:
         v, f = transform_mesh(v, f, to_world)
-    return trimesh.Trimesh(vertices=v, faces=f, vertex_colors=colors, process=False)
+    return trimesh.Trimesh(vertices=v, faces=f, vertex_colors=colors, process=False,
+                           metadata={"resigned_voxels": surf.resigned_voxels,
+                                     "resigned_fraction": surf.resigned_fraction})
 
 
 __all__ = [

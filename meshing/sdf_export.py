@@ -1,6 +1,11 @@
 """SDF export: the SDF sampled on a world-frame grid (``.npz``) and the SDF network as a standalone
 TorchScript or ONNX file that takes WORLD points and returns the signed distance in world units.
 
+The grid is made solid like the meshes (:mod:`meshing.solid`): positive samples not connected to the grid
+boundary are re-signed to minus their distance to the outside. The network is the fitted field as it is; if
+the field was hollow it is NOT corrected, and its description (and the file's metadata) says so and points
+to the grid.
+
 Both take the unit-sphere-frame SDF and ``to_world`` (a similarity: rotation, uniform scale ``s``,
 translation): ``sdf_world(p) = s · sdf_unit(to_world⁻¹ p)``.
 """
@@ -17,6 +22,7 @@ from meshing._files import atomic_path
 from meshing.errors import ExportError
 from meshing.frames import check_units, similarity_scale
 from meshing.grid import SDFFn, evaluate
+from meshing.solid import Resigned, resign_interior
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +43,17 @@ class SDFGridInfo:
     """world units between neighbouring samples"""
     units: str
     """units of the world frame (and of the SDF values)"""
+    resigned_voxels: int = 0
+    """samples re-signed from positive to negative (enclosed hollows of the field)"""
+    resigned_fraction: float = 0.0
+    """resigned_voxels over all samples"""
 
 
 def sdf_grid_world(sdf_fn: SDFFn, to_world: np.ndarray, samples: int, bound: float = 1.01,
                    chunk: int = 262_144) -> tuple[np.ndarray, np.ndarray, float]:
     """World-axis-aligned grid of ``samples``³ points over the world bounding box of the unit-frame
-    ball of radius ``bound``; returns (values float32 (N, N, N) in world units, bounds (2, 3), voxel)."""
+    ball of radius ``bound``; returns (values float32 (N, N, N) in world units, bounds (2, 3), voxel).
+    The raw field: :func:`write_sdf_grid` re-signs its enclosed hollows."""
     if samples < 2:
         raise ExportError(f"SDF grid needs at least 2 samples per axis, got {samples}")
     to_world = np.asarray(to_world, dtype=np.float64)
@@ -63,19 +74,26 @@ def sdf_grid_world(sdf_fn: SDFFn, to_world: np.ndarray, samples: int, bound: flo
 
 
 def write_sdf_grid(sdf_fn: SDFFn, to_world: np.ndarray, path: str | Path, samples: int = 256,
-                   world_units: str = "unit") -> SDFGridInfo:
+                   world_units: str = "unit", solid: bool = True) -> SDFGridInfo:
     """Write ``path`` (.npz): ``values`` (N, N, N) float32 SDF in world units, index [i, j, k] ↔ world
     point ``bounds[0] + (i, j, k) · voxel_size``; ``bounds`` (2, 3); ``voxel_size``; ``units``;
-    ``frame`` ("world"); ``to_world`` (the unit-sphere → world transform, for reference)."""
+    ``frame`` ("world"); ``to_world`` (the unit-sphere → world transform, for reference);
+    ``resigned_voxels`` (samples of enclosed hollows re-signed to minus their distance to the outside,
+    ``solid``; 0 when the field is solid)."""
     check_units(world_units, "world units")
     values, bounds, voxel = sdf_grid_world(sdf_fn, to_world, samples)
+    resigned = Resigned(0, values.size)
+    if solid:
+        values, resigned = resign_interior(values, voxel)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, values=values, bounds=bounds, voxel_size=np.float64(voxel),
                                 units=np.str_(world_units), frame=np.str_("world"),
-                                to_world=np.asarray(to_world, dtype=np.float64))
+                                to_world=np.asarray(to_world, dtype=np.float64),
+                                resigned_voxels=np.int64(resigned.voxels))
     return SDFGridInfo(path=str(path), shape=values.shape, bounds=tuple(map(tuple, bounds.tolist())),
-                       voxel_size=voxel, units=world_units)
+                       voxel_size=voxel, units=world_units, resigned_voxels=resigned.voxels,
+                       resigned_fraction=resigned.fraction)
 
 
 def world_sdf_module(module, to_world: np.ndarray):
@@ -101,9 +119,27 @@ def world_sdf_module(module, to_world: np.ndarray):
     return WorldSDF().eval()
 
 
-def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str = "torchscript") -> dict:
+def interior_note(resigned_fraction: float | None, grid_file: str | None = None) -> str:
+    """What the network export says about its interior, given the hollow share the meshing found."""
+    if resigned_fraction is None:
+        return "the fitted field as it is; its interior sign was not checked"
+    if resigned_fraction == 0:
+        return "the fitted field as it is; meshing found no enclosed positive region (the field is solid)"
+    where = f" Use {grid_file} (corrected) for inside/outside tests." if grid_file else ""
+    return (f"the fitted field as it is, NOT corrected: {100 * resigned_fraction:.2f} % of the meshing grid points "
+            "are positive inside the outer surface (a hollow); the meshes and the SDF grid were re-signed there."
+            + where)
+
+
+def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str = "torchscript",
+                       interior: str | None = None) -> dict:
     """Write the world-frame SDF network to ``path`` as TorchScript (``torch.jit.load``) or ONNX
-    (input ``points`` (n, 3) float32, output ``sdf`` (n,)). Returns a small description."""
+    (input ``points`` (n, 3) float32, output ``sdf`` (n,)). Returns a small description.
+
+    ``interior`` (see :func:`interior_note`) goes into the description and the file: the TorchScript
+    extra file ``neuhead.json``, the ONNX ``metadata_props`` (key ``neuhead``)."""
+    import json
+
     import torch
 
     if fmt not in NET_FORMATS:
@@ -116,18 +152,24 @@ def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str 
     # torch 2.13 marks TorchScript and the TorchScript-based ONNX exporter deprecated; both still work
     # and need nothing beyond torch (+ onnx); the torch.export-based exporter needs onnxscript and
     # takes ~4 s. The artefacts load with torch.jit.load / any ONNX runtime, without neuhead.
+    desc = {"path": str(path), "format": fmt, "input": "points (n, 3) float32, world frame",
+            "output": "sdf (n,) float32, world units, negative inside", "interior": interior or interior_note(None)}
+    meta = json.dumps({k: v for k, v in desc.items() if k != "path"})
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         if fmt == "torchscript":
             traced = torch.jit.trace(wrapped, example, check_trace=False)
-            torch.jit.save(traced, str(tmp))
+            torch.jit.save(traced, str(tmp), _extra_files={"neuhead.json": meta})
         else:
             try:
-                import onnx  # noqa: F401  (the exporter needs it)
+                import onnx  # the exporter needs it; also used for the metadata
             except ImportError:
                 raise ExportError("ONNX export needs the 'onnx' package (pip install onnx)") from None
             torch.onnx.export(wrapped, (example,), str(tmp), input_names=["points"], output_names=["sdf"],
                               dynamic_axes={"points": {0: "n"}, "sdf": {0: "n"}}, dynamo=False)
+            model = onnx.load(str(tmp))
+            entry = model.metadata_props.add()
+            entry.key, entry.value = "neuhead", meta
+            onnx.save(model, str(tmp))
     log.info("SDF network (%s) written to %s", fmt, path)
-    return {"path": str(path), "format": fmt, "input": "points (n, 3) float32, world frame",
-            "output": "sdf (n,) float32, world units, negative inside"}
+    return desc
