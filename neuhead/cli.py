@@ -26,7 +26,9 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neuhead", description="3D heads from photos (Multi-NeuS).")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true", help="log debug messages (and the detector's native logs)")
+    loud.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (no progress bar)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         try:
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    setup_logging(args.verbose, args.quiet)
     try:
         return int(args.run(args) or 0)
     except InputError as e:
@@ -53,6 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"neuhead {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+#: packages whose log lines are the command's own output (third-party loggers stay at warnings)
+OWN_LOGGERS = ("neuhead", "meshing", "eval")
+
+
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """stderr logging, bare messages: neuhead's own INFO lines (one per input, per output stage, a summary);
+    ``-v``: its DEBUG lines too; ``-q``: errors only. Other libraries' loggers show warnings and up
+    (errors only with ``-q``)."""
+    own = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=logging.ERROR if quiet else logging.WARNING, format="%(message)s")
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
 
 
 if __name__ == "__main__":

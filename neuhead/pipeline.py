@@ -57,6 +57,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
             device: str = "cpu", settings: dict | None = None) -> Reconstruction:
     """Fit ``scene`` (from scratch, or as a new scene of ``prior``) and write every output file."""
     out_dir = check_writable_dir(out_dir)
+    t_start = time.perf_counter()
     model = None
     if prior is not None:
         model = prior
@@ -70,10 +71,12 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     t0 = time.perf_counter()
     export_report = write_outputs(recon, out_dir, outputs)
     t1 = time.perf_counter()
+    log.info("wrote mesh.ply, head.glb, head.obj (+ head.mtl, head_texture.png), cameras.npz (%.1f s)", t1 - t0)
     if outputs.previews:
         from neuhead.preview import write_previews
 
-        write_previews(recon, scene, out_dir)
+        previews = write_previews(recon, scene, out_dir)
+        log.info("wrote %s (%.1f s)", ", ".join(p.name for p in previews), time.perf_counter() - t1)
     t2 = time.perf_counter()
     timings = dict(result.timings, meshes_and_assets=t1 - t0, previews=t2 - t1, outputs=t2 - t0)
     report = {
@@ -95,6 +98,9 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     recon.report = report
     _finalise_checkpoint(out_dir / CHECKPOINT_NAME, recon)
     write_json(out_dir / "report.json", report)
+    files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and ".tmp" not in p.name)
+    log.info("done: %d files in %s (%s); fit %.0f s, total %.0f s, peak memory %.0f MB", len(files), out_dir,
+             ", ".join(files), result.timings.get("total", 0.0), time.perf_counter() - t_start, report["peak_memory_mb"])
     return recon
 
 

@@ -58,6 +58,7 @@ def run(args) -> int:
     cfg = fit_config(args.preset, None if prior is None else prior.config.model, args.iters, args.seed)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}
     run_fit(scene, args.out, cfg, prior=None if prior is None else prior.model, resume=args.resume,
-            progress=not args.no_progress, outputs=OutputOptions(mesh_resolution=args.resolution),
+            progress=not (args.no_progress or getattr(args, "quiet", False)),
+            outputs=OutputOptions(mesh_resolution=args.resolution),
             device=resolve_device(args.device), settings=settings)
     return 0
