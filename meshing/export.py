@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -25,11 +25,12 @@ from meshing.extract import ColorFn, MeshConfig, extract_surface, query_colors, 
 from meshing.frames import Conversion, check_units, conversion, similarity_scale
 from meshing.grid import SDFFn
 from meshing.sdf_export import NET_FORMATS, export_sdf_network, interior_note, write_sdf_grid
-from meshing.texture import TextureConfig, bake_texture
+from meshing.texture import PhotoView, ProjectionConfig, TextureConfig, bake_texture
 
 log = logging.getLogger(__name__)
 
 MESH_FORMATS = (".glb", ".obj", ".ply")
+TEXTURE_SOURCES = ("photo", "field")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class ExportOptions:
     """target face count of the quadric decimation; None keeps the marching-cubes mesh"""
     texture: TextureConfig = field(default_factory=TextureConfig)
     """atlas and bake settings (size 2048 by default) for GLB and OBJ"""
+    texture_source: str = "photo"
+    """"photo": project the input photos (``views``) where they see the surface, the field elsewhere;
+    "field": the radiance field alone. Without photos the bake is the field's either way"""
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
+    """photo projection weights and the photo/field blend"""
     units: str = "m"
     """units of OBJ and PLY coordinates (mm, cm, m); GLB is always metres"""
     world_up: str = "+y"
@@ -87,9 +93,15 @@ class ExportReport:
     the field; a health figure: large means the field is hollow)"""
     resigned_fraction: float = 0.0
     """resigned_voxels over all meshing-grid points"""
+    texture_source: str | None = None
+    """"photo" or "field": what the texture was baked from (None without a texture)"""
+    photo_fraction: float | None = None
+    """mean photo confidence over the charted texels (photo bakes only)"""
+    textured: object = field(default=None, repr=False, compare=False)
+    """the :class:`meshing.texture.TexturedMesh` in the unit frame (for previews); left out of :meth:`as_dict`"""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(replace(self, textured=None)).items() if k != "textured"}
 
 
 def options_from_flat(base: ExportOptions | None = None, **flat) -> ExportOptions:
@@ -135,6 +147,8 @@ def export_asset(
     options: ExportOptions = ExportOptions(),
     world_units: str = "unit",
     sdf_module=None,
+    views: Sequence[PhotoView] | None = None,
+    notes: Sequence[str] = (),
     **flat,
 ) -> ExportReport:
     """Mesh the SDF and write ``out`` (one path or several; .glb, .obj, .ply by suffix).
@@ -142,6 +156,9 @@ def export_asset(
     ``flat`` keywords override ``options`` (see :func:`options_from_flat`), e.g.
     ``export_asset(sdf, color, T, ["head.glb", "head.obj"], resolution=512, faces=50_000, texture=2048)``.
     Pass several paths in one call: the surface is extracted and the texture baked only once.
+    ``views``: the input photos with their (refined) cameras in the unit frame of ``sdf_fn``; with
+    ``texture_source="photo"`` (the default) the texture is projected from them (:mod:`meshing.texture`).
+    ``notes``: lines added to the report's notes (e.g. how the world units were chosen).
 
     Everything is checked before the work starts (formats, units, axes, writable folders,
     ``sdf_module`` when ``sdf_net`` is asked for); each file appears only once fully written.
@@ -166,7 +183,10 @@ def export_asset(
             raise ExportError("an SDF network export was asked for but no SDF module was given")
     for p in paths:
         check_writable(p)
-    notes = []
+    if options.texture_source not in TEXTURE_SOURCES:
+        raise ExportError(f"unknown texture source {options.texture_source!r}; expected one of "
+                          f"{', '.join(TEXTURE_SOURCES)}")
+    notes = list(notes)
     if world_units == "unit":
         notes.append("the scene's world units are unknown; one world unit was written as one metre")
 
@@ -184,7 +204,9 @@ def export_asset(
     suffixes = {p.suffix.lower() for p in paths}
     textured = None
     if color_fn is not None and suffixes & {".glb", ".obj"}:
-        textured = bake_texture(v, f, color_fn, options.texture, normals=normals)
+        photos = list(views or []) if options.texture_source == "photo" else []
+        textured = bake_texture(v, f, color_fn, options.texture, normals=normals, views=photos,
+                                projection=options.projection)
         seconds.update({f"texture_{k}": s for k, s in textured.seconds.items()})
     vcolors = None
     if color_fn is not None and ".ply" in suffixes:
@@ -242,6 +264,8 @@ def export_asset(
         files=written, raw_faces=len(surf.faces), faces=len(f), vertices=len(v),
         texture_size=options.texture.size if textured is not None else None,
         texture_coverage=textured.coverage if textured is not None else None,
+        texture_source=textured.source if textured is not None else None,
+        photo_fraction=textured.photo_fraction if textured is not None else None, textured=textured,
         conversions={s: convs[s].as_dict() for s in sorted(suffixes)},
         sdf_evaluations=surf.evaluations, seconds=seconds, notes=notes,
         resigned_voxels=surf.resigned_voxels, resigned_fraction=surf.resigned_fraction,

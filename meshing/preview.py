@@ -1,8 +1,9 @@
 """Render a textured mesh from a camera, to check a bake against the field it came from.
 
 - :func:`camera_rays` — OpenCV pinhole rays through pixel centres (``p_world = c2w @ p_cam``).
-- :func:`render_textured` — ray-cast the mesh (Open3D's ``RaycastingScene``), look the texture up at
-  the hit's interpolated UV; unlit albedo, so it compares with the radiance field directly.
+- :func:`render_textured` — z-buffer the mesh (:func:`meshing.raster.rasterize_mesh`, numpy only), look the
+  texture up at the hit's interpolated UV; unlit albedo, so it compares with the radiance field directly.
+  ``_raycast`` (Open3D's ``RaycastingScene``) is the reference the rasteriser is tested against.
 - :func:`sphere_trace` — the first zero crossing of an SDF callable along rays (the oracle surface).
 - :func:`psnr` — masked PSNR in dB.
 - :func:`turntable` — shaded albedo from ``views`` azimuths in one image, to look for seams.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from meshing.grid import SDFFn, evaluate
+from meshing.raster import rasterize_mesh
 from meshing.texture import sample_texture
 
 
@@ -60,18 +62,19 @@ def _raycast(vertices, faces, origins, dirs):
 def render_textured(vertices, faces, uv, texture, K, c2w, width, height, shade: bool = False):
     """Albedo image (H, W, 3) float and hit mask (H, W) of a UV-textured mesh seen by an OpenCV camera.
     With ``shade``, multiply by a head-light Lambert term (for looking at it, not for PSNR)."""
-    o, d = camera_rays(K, c2w, width, height)
-    hit, _, prim, bary = _raycast(vertices, faces, o, d)
-    tri = faces[prim[hit]]
-    uvs = (uv[tri] * bary[hit][..., None]).sum(1)
+    r = rasterize_mesh(vertices, faces, K, c2w, width, height)
+    hit = r.hit.ravel()
+    tri = np.asarray(faces)[r.face.ravel()[hit]]
+    uvs = (uv[tri] * r.bary.reshape(-1, 3)[hit][..., None]).sum(1)
     img = np.zeros((width * height, 3), np.float32)
     img[hit] = sample_texture(texture, uvs)
     if shade:
+        _, d = camera_rays(K, c2w, width, height)
         p = vertices[tri]
         n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
         img[hit] *= (0.35 + 0.65 * np.abs((n * d[hit]).sum(1)))[:, None]
-    return img.reshape(height, width, 3), hit.reshape(height, width)
+    return img.reshape(height, width, 3), r.hit
 
 
 def sphere_trace(sdf_fn: SDFFn, origins, dirs, near: float, far: float, steps: int = 128,
