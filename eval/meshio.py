@@ -187,15 +187,25 @@ def parse_point(text: str, name: str = "point") -> np.ndarray:
 
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix); rename onto ``path`` on success."""
+    """Yield a temporary path beside ``path`` (same suffix); rename onto ``path`` on success.
+
+    An ``OSError`` (disk full, read-only folder, a file where a folder should be) becomes an
+    ``EvalInputError`` naming ``path``; the temporary file is always removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise EvalInputError(f"{path}: cannot be written ({e.strerror or e})") from e
+    tmp = Path(name)
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        raise EvalInputError(f"{path}: cannot be written ({e.strerror or e})") from e
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

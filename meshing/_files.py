@@ -35,27 +35,51 @@ def check_writable(path: str | Path) -> Path:
     return path
 
 
+def _reason(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = " ".join(str(e).split())
+    return "No space left on device" if ("No space left" in text or "StorageFull" in text) else (text or type(e).__name__)
+
+
 @contextlib.contextmanager
 def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     """Yield temporary paths beside ``paths``; rename them all into place only if the block succeeds.
 
     Renames happen after everything was written, so a failure while writing leaves no output at all.
+    An ``OSError`` (disk full, read-only folder) while writing or renaming becomes an ``ExportError``
+    naming the file; every temporary file is removed.
     """
     finals = [Path(p) for p in paths]
     tmps: list[Path] = []
+    current = finals[0] if finals else Path(".")
     try:
         for p in finals:
+            current = p
             fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=f".tmp{p.suffix}", dir=p.parent)
             os.close(fd)
             tmps.append(Path(tmp))
-        yield tmps
+        current = finals[0] if finals else current
+        try:
+            yield tmps
+        except OSError as e:
+            named = [p for t, p in zip(tmps, finals) if e.filename is not None and str(t) == str(e.filename)]
+            if named:
+                current = named[0]
+            elif len(finals) > 1:
+                raise ExportError(f"{finals[0]} (with {', '.join(p.name for p in finals[1:])}): cannot be "
+                                  f"written ({_reason(e)})") from e
+            raise
         for tmp, p in zip(tmps, finals):
+            current = p
             os.chmod(tmp, _FILE_MODE)
             os.replace(tmp, p)
+    except OSError as e:
+        raise ExportError(f"{current}: cannot be written ({_reason(e)})") from e
     finally:
         for tmp in tmps:
-            if tmp.exists():
-                tmp.unlink()
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

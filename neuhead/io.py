@@ -12,7 +12,15 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from neuhead.errors import InputError
+from neuhead.errors import InputError, WriteError, write_failure_reason
+
+try:
+    from safetensors import SafetensorError
+except ImportError:  # pragma: no cover - safetensors is a dependency
+    SafetensorError = OSError
+
+#: what a failed write raises: the OS's errors, and safetensors' own class (it wraps ENOSPC)
+_WRITE_ERRORS = (OSError, SafetensorError)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -42,19 +50,28 @@ def list_images(folder: Path) -> list[Path]:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Any ``OSError`` (disk full, read-only folder) or ``SafetensorError`` while creating the folder,
+    writing the temporary file or renaming it becomes a ``WriteError`` naming ``path``; the temporary
+    file is always removed, so ``path`` is either its old self or complete."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise WriteError(f"{path}: cannot be written ({write_failure_reason(e)})") from e
+    tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, _file_mode())  # mkstemp makes 0600; give the file the mode a plain open() would
         os.replace(tmp, path)
+    except _WRITE_ERRORS as e:
+        raise WriteError(f"{path}: cannot be written ({write_failure_reason(e)})") from e
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _file_mode() -> int:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from neuhead.config import MetaConfig, from_dict, to_dict
@@ -49,13 +50,27 @@ def load_prior(path: str | Path | None = None) -> Prior:
         raise InputError(f"{path}: no prior here (expected {WEIGHTS} and {CONFIG}); use --no-prior to fit from scratch")
     try:
         meta = json.loads(c.read_text())
+    except (ValueError, OSError) as e:
+        raise InputError(f"{c}: prior config is not readable JSON ({e.__class__.__name__}: {e})") from None
+    try:
+        state = load_file(str(w))
+    except (SafetensorError, OSError, ValueError) as e:  # truncated / not safetensors / unreadable
+        raise InputError(f"{w}: not a valid safetensors weights file ({_one_line(e)})") from None
+    try:
+        if not isinstance(meta, dict):
+            raise ValueError(f"config is a JSON {type(meta).__name__}, expected an object")
         cfg = from_dict(MetaConfig, meta["meta_config"])
         model = MultiNeuS(cfg.model, n_scenes=int(meta["n_scenes"]), background=False)
-        model.load_state_dict(load_file(str(w)))
-    except (ValueError, KeyError, RuntimeError, OSError) as e:
-        raise InputError(f"{path}: prior cannot be loaded ({e.__class__.__name__}: {e})") from None
+        model.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise InputError(f"{path}: prior cannot be loaded ({e.__class__.__name__}: {_one_line(e)})") from None
     model.eval()
     return Prior(model, cfg, meta.get("info", {}))
+
+
+def _one_line(e: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def model_from_meta_checkpoint(path: str | Path) -> tuple[MultiNeuS, MetaConfig, dict]:

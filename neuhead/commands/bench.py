@@ -31,13 +31,40 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def check_options(args) -> str:
+    """Every option checked (and the prior loaded once) before any scene is fitted; returns the device."""
+    from neuhead.commands import _checks as check
+    from neuhead.errors import InputError
+
+    check.resolution("--resolution", args.resolution)
+    check.at_least("--iters", args.iters, 1, " (fitting iterations per job)")
+    check.positive("--face-radius", args.face_radius, " (mm)")
+    dev = check.device(args.device)
+    if not args.root.is_dir():
+        raise InputError(f"--root {args.root}: no such folder")
+    if args.scenes is not None and len(set(args.scenes)) != len(args.scenes):
+        raise InputError(f"--scenes {' '.join(args.scenes)}: a scene is listed twice")
+    check.output_dir("--out", args.out)
+    if not args.no_prior:
+        from neuhead.prior import load_prior
+
+        try:
+            load_prior(None if args.prior == "default" else args.prior)
+        except InputError as e:
+            raise InputError(f"--prior: {e}") from None
+    return dev
+
+
 def run(args) -> int:
     from neuhead.bench import BenchConfig, run_h3ds_bench
 
+    device = check_options(args)
+
     cfg = BenchConfig(views=args.views, preset=args.preset, scenes=tuple(args.scenes) if args.scenes else None,
                       heatmaps=args.heatmaps, face_radius=args.face_radius, mesh_resolution=args.resolution,
-                      iters=args.iters, seed=args.seed, device=args.device,
-                      prior=None if args.no_prior else str(args.prior))
+                      iters=args.iters, seed=args.seed, device=device,
+                      prior=None if args.no_prior else str(args.prior),
+                      frame="file" if args.no_prior else "auto")
     table = run_h3ds_bench(args.root, args.out, cfg)
     print(table.to_markdown())
     print(f"written: {args.out / 'results.md'}, results.csv, results.json, results.png")

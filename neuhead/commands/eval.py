@@ -61,6 +61,30 @@ def format_scores(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def check_options(args) -> None:
+    """Every option and output path checked before any mesh is read."""
+    import math
+
+    from neuhead.commands import _checks as check
+    from neuhead.errors import InputError
+
+    if args.heatmap is not None and args.protocol != "h3ds":
+        raise InputError("--heatmap needs --protocol h3ds (per-vertex distances)")
+    check.at_least("--samples", args.samples, 1, " (points sampled per surface)")
+    check.positive("--face-radius", args.face_radius, " (mesh units, 95 for millimetres)")
+    check.positive("--threshold", args.threshold, " (F-score distance, mesh units)")
+    if math.isnan(args.max_scale) or args.max_scale < 1:
+        raise InputError(f"--max-scale {args.max_scale}: must be >= 1 (or inf to only warn)")
+    for option, p in (("--landmarks", args.landmarks),
+                      ("--pred-landmarks", args.pred_landmarks), ("--region", args.region),
+                      ("--face-sphere", args.face_sphere), ("--icp-region", args.icp_region)):
+        if p is not None and not p.is_file():
+            raise InputError(f"{option} {p}: no such file")
+    check.distinct([("--out", args.out), ("--heatmap", args.heatmap)])
+    check.output_file("--out", args.out)
+    check.output_file("--heatmap", args.heatmap, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
+
+
 def run(args) -> int:
     from dataclasses import replace
 
@@ -70,8 +94,7 @@ def run(args) -> int:
     from neuhead.errors import InputError
     from neuhead.io import write_json
 
-    if args.heatmap is not None and args.protocol != "h3ds":
-        raise InputError("--heatmap needs --protocol h3ds (per-vertex distances)")
+    check_options(args)
     cfg = replace(EvalConfig(), face_radius=args.face_radius, max_scale=args.max_scale, n_samples=args.samples, seed=args.seed,
                   fscore_threshold=args.threshold)
     try:

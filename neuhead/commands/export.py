@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, action="append", required=True,
                    help="output file: .glb, .obj or .ply; repeat --out for several (they share one meshing "
                         "and one texture bake)")
-    p.add_argument("--faces", type=int, default=50_000, help="target faces after decimation (0: keep all)")
+    p.add_argument("--faces", type=_faces, default=50_000,
+                   help="target faces after decimation, or 'all' to keep the marching-cubes mesh")
     p.add_argument("--texture", type=int, default=2048, help="texture size in texels (1024 or 2048)")
     p.add_argument("--units", choices=("mm", "cm", "m"), default="m",
                    help="units of OBJ/PLY coordinates (GLB is always metres)")
@@ -41,6 +42,71 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+MAX_TEXTURE = 8192
+"""largest --texture side (8192² RGB is 200 MB; larger bakes exhaust memory)"""
+MAX_SDF_GRID = 1024
+"""largest --sdf-grid (1024³ float32 samples are 4 GiB)"""
+
+
+def _faces(text: str) -> int | None:
+    """``--faces``: a positive integer, or ``all`` (None: no decimation)."""
+    import argparse
+
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--faces {text!r}: expected a face count or 'all'") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"--faces {text}: must be > 0, or 'all' to keep every face")
+    return n
+
+
+def sdf_paths(args) -> list[tuple[str, Path]]:
+    """The extra files --sdf-grid / --sdf-net write beside the first --out (as meshing.export names them)."""
+    from meshing.sdf_export import NET_FORMATS
+
+    stem = args.out[0].with_suffix("")
+    out = []
+    if args.sdf_grid is not None:
+        out.append(("--sdf-grid", Path(f"{stem}_sdf.npz")))
+    if args.sdf_net is not None:
+        out.append(("--sdf-net", Path(f"{stem}_sdf{NET_FORMATS[args.sdf_net]}")))
+    return out
+
+
+def check_options(args) -> None:
+    """Every option and output path checked before anything is loaded or written."""
+    from meshing.export import MESH_FORMATS
+
+    from neuhead.commands import _checks as check
+    from neuhead.errors import InputError
+
+    for out in args.out:
+        if out.suffix.lower() not in MESH_FORMATS:
+            raise InputError(f"{out}: unknown mesh format {out.suffix or '(none)'!r} (use .glb, .obj or .ply)")
+    check.resolution("--resolution", args.resolution)
+    if not 16 <= args.texture <= MAX_TEXTURE:
+        raise InputError(f"--texture {args.texture}: must be between 16 and {MAX_TEXTURE} texels (1024 or 2048 usual)")
+    if args.sdf_grid is not None and not 2 <= args.sdf_grid <= MAX_SDF_GRID:
+        raise InputError(f"--sdf-grid {args.sdf_grid}: must be between 2 and {MAX_SDF_GRID} samples per axis")
+    if args.sdf_net == "onnx":
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            raise InputError("--sdf-net onnx: needs the 'onnx' package (pip install onnx), or use torchscript") from None
+    check.existing("", args.checkpoint, "run folder or checkpoint")
+    outputs = [("--out", p) for p in args.out]
+    for p in args.out:
+        if p.suffix.lower() == ".obj":  # the OBJ's material and texture files
+            outputs += [("--out", p.with_suffix(".mtl")), ("--out", p.with_name(f"{p.stem}_texture.png"))]
+    outputs += sdf_paths(args) + [("--report", args.report)]
+    check.distinct(outputs)
+    for option, p in outputs:
+        check.output_file(option, p)
+
+
 def _load_reconstruction(path: Path):
     from neuhead.reconstruction import load_reconstruction
 
@@ -48,24 +114,17 @@ def _load_reconstruction(path: Path):
 
 
 def run(args) -> int:
-    from meshing.export import MESH_FORMATS, export_asset
+    from meshing.export import export_asset
 
-    from neuhead.errors import InputError
     from neuhead.io import write_json
 
-    for out in args.out:  # fail before loading anything
-        if out.suffix.lower() not in MESH_FORMATS:
-            raise InputError(f"{out}: unknown mesh format {out.suffix or '(none)'!r} (use .glb, .obj or .ply)")
-    if args.faces < 0 or args.texture < 16 or args.resolution < 8:
-        raise InputError("--faces must be >= 0, --texture >= 16 and --resolution >= 8")
-    if not args.checkpoint.exists():
-        raise InputError(f"{args.checkpoint}: no such run folder or checkpoint")
+    check_options(args)  # fail before loading anything
     recon = _load_reconstruction(args.checkpoint)
     report = export_asset(
         recon.sdf_fn, recon.color_fn, recon.to_world, args.out, world_units=recon.world_units,
         sdf_module=recon.sdf_module() if args.sdf_net else None,
         resolution=args.resolution, hierarchical=not args.dense, fill_holes=args.fill_holes,
-        faces=args.faces or None, texture=args.texture, units=args.units,
+        faces=args.faces, texture=args.texture, units=args.units,
         world_up=args.world_up, world_front=args.world_front, file_up=args.file_up, file_front=args.file_front,
         sdf_grid=args.sdf_grid, sdf_net=args.sdf_net,
     )

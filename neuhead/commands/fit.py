@@ -29,36 +29,67 @@ def add_parser(sub) -> None:
 
 def _views(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        views = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--views expects comma-separated integers, got {text!r}") from None
+    if not views:
+        raise argparse.ArgumentTypeError(f"--views {text!r}: no view index given (e.g. --views 0,3,5)")
+    if min(views) < 0:
+        raise argparse.ArgumentTypeError(f"--views {text!r}: view indices start at 0")
+    repeated = sorted({v for v in views if views.count(v) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"--views {text!r}: view(s) {repeated} given twice")
+    return views
 
 
 def resolve_device(name: str) -> str:
-    import torch
+    """``auto`` -> cuda when available, else cpu; InputError for a device that does not exist."""
+    from neuhead.commands._checks import device
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+    return device(name)
+
+
+def check_options(args) -> str:
+    """Every option checked before anything is read, fitted or written; returns the device."""
+    from neuhead.commands import _checks as check
+    from neuhead.errors import InputError
+
+    check.resolution("--resolution", args.resolution)
+    check.at_least("--iters", args.iters, 1, " (total fitting iterations)")
+    dev = check.device(args.device)
+    check.existing("", args.input)
+    if args.prior is not None and args.no_prior:
+        raise InputError(f"--prior {args.prior} and --no-prior: choose one")
+    if args.input.is_file():
+        if args.views is not None:
+            raise InputError(f"--views: {args.input} is a single photo (one view); --views selects views of a "
+                             "scene folder")
+    elif args.mask is not None:
+        raise InputError(f"--mask {args.mask}: only a single photo takes --mask; the scene folder {args.input} "
+                         "has its own mask/ folder")
+    if args.mask is not None and not args.mask.is_file():
+        raise InputError(f"--mask {args.mask}: no such file")
+    check.output_dir("--out", args.out)
+    if args.resume and not (args.out / "checkpoint.safetensors").is_file():
+        raise InputError(f"--resume: {args.out / 'checkpoint.safetensors'}: no checkpoint to resume from")
+    return dev
 
 
 def run(args) -> int:
     from neuhead.api import fit_config
-    from neuhead.errors import InputError
     from neuhead.data.load import load_input
     from neuhead.io import check_writable_dir
     from neuhead.pipeline import OutputOptions, run_fit
     from neuhead.prior import load_prior
 
-    if not args.input.exists():
-        raise InputError(f"{args.input}: no such file or folder")
-    scene = load_input(args.input, views=args.views, mask=args.mask)
+    device = check_options(args)
     prior = None if args.no_prior else load_prior(args.prior)
+    scene = load_input(args.input, views=args.views, mask=args.mask)
     check_writable_dir(args.out)
     cfg = fit_config(args.preset, None if prior is None else prior.config.model, args.iters, args.seed)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}
     run_fit(scene, args.out, cfg, prior=None if prior is None else prior.model, resume=args.resume,
             progress=not (args.no_progress or getattr(args, "quiet", False)),
             outputs=OutputOptions(mesh_resolution=args.resolution),
-            device=resolve_device(args.device), settings=settings)
+            device=device, settings=settings)
     return 0

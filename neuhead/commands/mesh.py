@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from neuhead.commands import _checks as check
     from neuhead.errors import InputError
     from neuhead.io import atomic_path
     from neuhead.reconstruction import load_reconstruction
@@ -22,6 +23,8 @@ def run(args) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".ply", ".obj", ".glb"):
         raise InputError(f"{args.out}: unknown mesh format {suffix or '(none)'} (use .ply, .obj or .glb)")
+    check.resolution("--resolution", args.resolution)
+    check.output_file("--out", args.out)
     recon = load_reconstruction(args.checkpoint)
     mesh = recon.extract_mesh(args.resolution) if not args.no_color else None
     if mesh is None:

@@ -30,11 +30,13 @@ def run(args) -> int:
 
     from tqdm import tqdm
 
+    from neuhead.commands import _checks as check
     from neuhead.data.synthetic.dataset import DatasetConfig, check_config, generate_dataset
 
     cfg = DatasetConfig(n_scenes=args.n, n_views=args.views, res=args.res, rig=args.rig, format=args.format,
                         seed=args.seed, hair=not args.no_hair, workers=args.workers)
     check_config(cfg)
+    check.output_dir("--out", args.out)
     with tqdm(total=args.n, unit="head", disable=args.no_progress, desc="synth") as bar:
         summary = generate_dataset(args.out, cfg, on_scene=lambda sid: bar.update(1))
     logging.getLogger("neuhead").info("%d heads in %s; contact sheet %s", len(summary.scene_ids), summary.root,

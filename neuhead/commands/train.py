@@ -47,24 +47,45 @@ def _train_worker(args, cfg, scene_dirs):
     meta_train(load_scenes(scene_dirs, args.views), cfg, args.out, resume=args.resume, progress=not args.no_progress)
 
 
+def check_options(args) -> list[Path]:
+    """Every option checked before anything is loaded or written; returns the scene folders to use."""
+    from neuhead.commands import _checks as check
+    from neuhead.errors import InputError
+
+    check.at_least("--limit", args.limit, 1, " (number of scenes)")
+    check.at_least("--iters", args.iters, 1, " (meta-learning iterations)")
+    check.at_least("--views", args.views, 1, " (views per scene)")
+    check.at_least("--workers", args.workers, 1)
+    check.at_least("--geometry-iters", getattr(args, "geometry_iters", None), 0, " (0 = RGB only)")
+    dirs = find_scenes(args.data)[: args.limit]
+    check.output_dir("--out", args.out)
+    check.output_dir("--export", args.export)
+    if args.export is not None and Path(args.export).resolve() == Path(args.out).resolve():
+        raise InputError(f"--export {args.export}: the same folder as --out; the prior needs its own folder")
+    if args.resume and not (Path(args.out) / "meta.safetensors").is_file():
+        raise InputError(f"--resume: {Path(args.out) / 'meta.safetensors'}: no checkpoint to resume from")
+    return dirs
+
+
 def run(args) -> int:
     from neuhead.config import META_PRESETS
     from neuhead.io import check_writable_dir
     from neuhead.train.distributed import init_from_env, spawn
     from neuhead.train.meta import meta_train
 
-    dirs = find_scenes(args.data)[: args.limit]
-    check_writable_dir(args.out)
+    dirs = check_options(args)
     cfg = replace(META_PRESETS[args.preset], seed=args.seed)
     if args.iters is not None:
         cfg = replace(cfg, iters=args.iters)
     if args.workers > 1:
+        check_writable_dir(args.out)
         spawn(_train_worker, (args, cfg, dirs), workers=args.workers)
         result_model = None
     else:
         init_from_env()  # under torchrun: join the group
-        result_model = meta_train(load_scenes(dirs, args.views), cfg, args.out, resume=args.resume,
-                                  progress=not args.no_progress).model
+        scenes = load_scenes(dirs, args.views)  # bad scene files are refused before the run folder exists
+        check_writable_dir(args.out)
+        result_model = meta_train(scenes, cfg, args.out, resume=args.resume, progress=not args.no_progress).model
     import torch.distributed as dist
 
     if args.export is not None and (not dist.is_initialized() or dist.get_rank() == 0):

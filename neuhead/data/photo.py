@@ -56,6 +56,11 @@ RIGID_LANDMARKS = ("right_eye", "left_eye", "nose_tip", "nose_base")
 
 MIN_SIDE_PX = 64
 """photos smaller than this (either side) are refused"""
+MAX_SIDE_PX = 4096
+"""photos with a longer side are downsampled to it while decoding (JPEG: DCT scaling, ``Image.draft``),
+so a 12000² photo costs ≈ 0.3 GB, not 9 GB; the crop the fit uses is 256² anyway"""
+MIN_MASK_FRACTION = 0.02
+"""a user mask covering less of the photo than this is refused (a head fills far more of a portrait)"""
 DEFAULT_FOV_Y_DEG = 10.0
 """assumed vertical field of view of the whole photo (a telephoto portrait)"""
 CROP_WINDOW_MM = 340.0
@@ -130,8 +135,10 @@ def _name(path_or_array) -> str:
 
 def read_photo(path_or_array) -> np.ndarray:
     """RGB float32 (H, W, 3) in [0, 1] from a file (EXIF orientation applied) or an array
-    ((H, W, 3) / (H, W) uint8 or float in [0, 1]). Raises ``InputError`` naming the file when it
-    cannot be read or is smaller than ``MIN_SIDE_PX``."""
+    ((H, W, 3) / (H, W) uint8 or float in [0, 1]). A file whose longer side exceeds ``MAX_SIDE_PX``
+    is downsampled to ``capped_size`` while it is decoded (JPEG: ``Image.draft`` DCT scaling first,
+    then a Lanczos resize), so peak memory stays bounded. Raises ``InputError`` naming the file when
+    it cannot be read or is smaller than ``MIN_SIDE_PX``."""
     name = _name(path_or_array)
     if isinstance(path_or_array, np.ndarray):
         a = np.asarray(path_or_array)
@@ -144,25 +151,45 @@ def read_photo(path_or_array) -> np.ndarray:
         if not np.isfinite(img).all() or img.min() < 0 or img.max() > 1:
             raise InputError(f"{name}: a float photo array must hold values in [0, 1]")
     else:
-        from PIL import Image, ImageOps
-
-        try:
-            with Image.open(path_or_array) as im:
-                im = ImageOps.exif_transpose(im)
-                img = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-        except FileNotFoundError:
-            raise InputError(f"{name}: no such file") from None
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-            raise InputError(f"{name}: cannot read image ({e.__class__.__name__}: {e})") from None
+        img = _decode_photo(path_or_array, name)
     h, w = img.shape[:2]
     if min(h, w) < MIN_SIDE_PX:
         raise InputError(f"{name}: image is {w}x{h} px, too small (need at least {MIN_SIDE_PX} px a side)")
     return np.ascontiguousarray(img)
 
 
+def _decode_photo(path, name: str) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings(), Image.open(path) as im:
+            # up to Pillow's hard limit (2x MAX_IMAGE_PIXELS) a big photo is fine: it is decoded downsampled
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            w0, h0 = im.size
+            transposed = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation swaps the axes
+            tw, th = capped_size(*((h0, w0) if transposed else (w0, h0)))
+            if (tw, th) != ((h0, w0) if transposed else (w0, h0)):
+                if im.format == "JPEG":
+                    im.draft("RGB", (th, tw) if transposed else (tw, th))  # DCT scaling: >= the size asked
+                im = ImageOps.exif_transpose(im).convert("RGB")
+                if im.size != (tw, th):
+                    im = im.resize((tw, th), Image.Resampling.LANCZOS)
+                log.info("%s: %dx%d px photo read at %dx%d (longest side capped at %d px)", name,
+                         *((h0, w0) if transposed else (w0, h0)), tw, th, MAX_SIDE_PX)
+            else:
+                im = ImageOps.exif_transpose(im).convert("RGB")
+            return np.asarray(im, dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise InputError(f"{name}: cannot read image ({e.__class__.__name__}: {e})") from None
+
+
 def read_user_mask(path_or_array, shape: tuple[int, int], photo_name: str) -> np.ndarray:
     """A user mask (file or array, white = foreground) as float32 (H, W) in [0, 1]; it must have the
-    photo's size ``shape`` = (H, W), else ``InputError`` naming the mask file."""
+    photo's size ``shape`` = (H, W) (or be a photo-size mask of a photo ``read_photo`` downsampled:
+    it is resized the same way), else ``InputError`` naming the mask file. An empty (all black) or
+    full (all white) mask, or one covering less than ``MIN_MASK_FRACTION`` of the photo, is refused."""
     name = _name(path_or_array)
     if isinstance(path_or_array, np.ndarray):
         m = np.asarray(path_or_array)
@@ -173,12 +200,26 @@ def read_user_mask(path_or_array, shape: tuple[int, int], photo_name: str) -> np
         from neuhead.io import read_mask
 
         m = read_mask(path_or_array)
+    if not np.isfinite(m).all():
+        raise InputError(f"{name}: mask has non-finite values")
+    if m.shape != tuple(shape) and capped_size(m.shape[1], m.shape[0]) == (shape[1], shape[0]):
+        import cv2
+
+        m = cv2.resize(np.ascontiguousarray(m, dtype=np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     if m.shape != tuple(shape):
         raise InputError(f"{name}: mask is {m.shape[1]}x{m.shape[0]} px but the photo {photo_name} is "
                          f"{shape[1]}x{shape[0]} px")
-    if not np.isfinite(m).all():
-        raise InputError(f"{name}: mask has non-finite values")
-    return np.clip(m, 0, 1).astype(np.float32)
+    m = np.clip(m, 0, 1).astype(np.float32)
+    fg = float((m > 0.5).mean())
+    if fg == 0.0:
+        raise InputError(f"{name}: mask is empty (no white pixel); white marks the head, black the background")
+    if fg == 1.0:
+        raise InputError(f"{name}: mask is all white (no background); white marks the head, black the background")
+    if fg < MIN_MASK_FRACTION:
+        raise InputError(f"{name}: mask covers {100 * fg:.2f} % of the photo (< {100 * MIN_MASK_FRACTION:g} %); "
+                         "the head is too small in the photo or the mask is inverted or wrong: crop the photo "
+                         "closer to the head, or drop --mask to segment it automatically")
+    return m
 
 
 def _mediapipe_solutions():

@@ -56,7 +56,9 @@ def load_optimizer(opt: torch.optim.Optimizer, ckpt: Checkpoint, meta_key: str =
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, meta: dict,
                     extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write model weights (+ extra tensors, e.g. optimizer state) and JSON meta atomically."""
+    """Write model weights (+ extra tensors, e.g. optimizer state) and JSON meta atomically: the file at
+    ``path`` is only ever replaced by a complete, fsynced checkpoint. Disk full or any other write
+    failure raises ``WriteError`` naming ``path`` and leaves no temporary file."""
     tensors = {f"model.{k}": v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     tensors.update(extra_tensors or {})
     with atomic_path(path) as tmp:
@@ -79,4 +81,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise InputError(f"{path}: not a neuhead checkpoint ({e.__class__.__name__}: {e})") from None
     if meta_text is None:
         raise InputError(f"{path}: safetensors file without neuhead metadata")
-    return Checkpoint(tensors, json.loads(meta_text))
+    try:
+        meta = json.loads(meta_text)
+    except ValueError as e:
+        raise InputError(f"{path}: checkpoint metadata is not valid JSON ({e}); the file is damaged or "
+                         "was not written by neuhead") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: checkpoint metadata is JSON {type(meta).__name__}, expected an object")
+    return Checkpoint(tensors, meta)

@@ -67,7 +67,7 @@ def test_bad_requests_exit_2_with_one_line(run_dir, tmp_path, capsys):
     assert "missing" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["export", str(run_dir), "--out", str(blocker / "h.glb"), "--resolution", "16"]) == 2
+    assert main(["export", str(run_dir), "--out", str(blocker / "h.glb"), "--resolution", "32"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot be written" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
@@ -81,7 +81,7 @@ def test_model_without_surface_is_a_clear_error(tmp_path, monkeypatch, capsys):
     recon = types.SimpleNamespace(sdf_fn=lambda p: np.ones(len(p), np.float32), color_fn=None, to_world=np.eye(4),
                                   world_units="m", sdf_module=lambda: None)
     monkeypatch.setattr(export_cmd, "_load_reconstruction", lambda path: recon)
-    assert main(["export", str(tmp_path), "--out", str(tmp_path / "h.glb"), "--resolution", "16"]) == 2
+    assert main(["export", str(tmp_path), "--out", str(tmp_path / "h.glb"), "--resolution", "32"]) == 2
     err = capsys.readouterr().err.strip()
     assert "never crosses zero" in err and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
