@@ -133,6 +133,16 @@ def _name(path_or_array) -> str:
     return "<array>" if isinstance(path_or_array, np.ndarray) else str(path_or_array)
 
 
+def capped_size(width: int, height: int, max_side: int = MAX_SIDE_PX) -> tuple[int, int]:
+    """(W, H) a photo of ``width`` x ``height`` is decoded at: unchanged up to ``max_side``, else scaled
+    (aspect kept) so the longer side is ``max_side``. A user mask of the original size is resized to it."""
+    longest = max(width, height)
+    if longest <= max_side:
+        return width, height
+    s = max_side / longest
+    return max(1, round(width * s)), max(1, round(height * s))
+
+
 def read_photo(path_or_array) -> np.ndarray:
     """RGB float32 (H, W, 3) in [0, 1] from a file (EXIF orientation applied) or an array
     ((H, W, 3) / (H, W) uint8 or float in [0, 1]). A file whose longer side exceeds ``MAX_SIDE_PX``
@@ -162,9 +172,11 @@ def _decode_photo(path, name: str) -> np.ndarray:
     from PIL import Image, ImageOps
 
     try:
-        with warnings.catch_warnings(), Image.open(path) as im:
+        with warnings.catch_warnings():
             # up to Pillow's hard limit (2x MAX_IMAGE_PIXELS) a big photo is fine: it is decoded downsampled
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             w0, h0 = im.size
             transposed = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation swaps the axes
             tw, th = capped_size(*((h0, w0) if transposed else (w0, h0)))
