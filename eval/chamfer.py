@@ -120,7 +120,9 @@ class RegionScore:
 
     mean/median/p90: statistics of ``distances`` (input units, mm for H3DS);
     distances: (k,) ground-truth vertex -> nearest predicted vertex, for ``indices`` (k,);
-    alignment: the ICP that produced it; warnings: anything suspicious found on the way.
+    alignment: the ICP that produced it; warnings: anything suspicious found on the way;
+    accuracy: the other direction, prediction -> truth (see :func:`h3ds_accuracy`), which sees inner
+    walls and floaters that the ground truth -> prediction score cannot; None if no predicted vertex is in the region.
     """
 
     name: str
@@ -131,11 +133,13 @@ class RegionScore:
     distances: np.ndarray
     alignment: H3DSAlignment | Similarity
     warnings: tuple[str, ...] = ()
+    accuracy: float | None = None
 
     def summary(self) -> dict:
         a = self.alignment
         return {
             "region": self.name, "mean": self.mean, "median": self.median, "p90": self.p90,
+            "accuracy_pred_to_gt": self.accuracy,
             "n_vertices": int(len(self.indices)), "icp_scale": float(a.scale),
             "icp_reflected": bool(getattr(a, "reflected", False)), "warnings": list(self.warnings),
         }
@@ -169,10 +173,23 @@ def _face_sphere(gt_vertices, nose_tip, face_sphere, config: EvalConfig) -> np.n
     return None
 
 
+def h3ds_accuracy(pred_aligned: np.ndarray, region_vertices: np.ndarray, gt_vertices: np.ndarray) -> float | None:
+    """Prediction -> truth: mean over the predicted vertices inside the axis-aligned box of
+    ``region_vertices`` (the scored ground-truth vertices; the box keeps out what the ground truth does
+    not cover, e.g. the neck below its cut) of the distance to the nearest ground-truth vertex.
+    None when no predicted vertex lies in the box."""
+    lo, hi = region_vertices.min(0), region_vertices.max(0)
+    inside = np.all((pred_aligned >= lo) & (pred_aligned <= hi), axis=1)
+    if not inside.any():
+        return None
+    return float(nearest_distances(pred_aligned[inside], gt_vertices).mean())
+
+
 def h3ds_region_score(pred_vertices: np.ndarray, gt_vertices: np.ndarray, score_idx: np.ndarray,
                       icp_idx: np.ndarray, name: str, config: EvalConfig = EvalConfig()) -> RegionScore:
     """One toolbox evaluation: ICP ``gt[icp_idx]`` onto ``pred``, move ``pred`` by the inverse,
-    then mean over ``gt[score_idx]`` of the distance to the nearest predicted vertex."""
+    then mean over ``gt[score_idx]`` of the distance to the nearest predicted vertex; ``accuracy`` is the
+    other direction (:func:`h3ds_accuracy`)."""
     al = h3ds_icp(gt_vertices[icp_idx], pred_vertices)
     warnings = _scale_warnings(al.scale, name, config)
     if al.reflected:
@@ -181,8 +198,9 @@ def h3ds_region_score(pred_vertices: np.ndarray, gt_vertices: np.ndarray, score_
         warnings.append(msg)
     pred_aligned = al.apply_inverse(pred_vertices)
     d = nearest_distances(gt_vertices[score_idx], pred_aligned)
+    acc = h3ds_accuracy(pred_aligned, gt_vertices[score_idx], gt_vertices)
     return RegionScore(name, float(d.mean()), float(np.median(d)), float(np.percentile(d, 90)),
-                       np.asarray(score_idx), d, al, tuple(warnings))
+                       np.asarray(score_idx), d, al, tuple(warnings), acc)
 
 
 def evaluate_h3ds(pred: MeshData, gt: MeshData, *, nose_tip=None, face_sphere=None, icp_region=None,

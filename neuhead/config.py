@@ -187,9 +187,29 @@ def from_dict(cls, d: dict):
         kw["loss"] = from_dict(LossConfig, kw["loss"])
         if "stages" in kw:
             kw["stages"] = tuple(from_dict(StageConfig, s) for s in kw["stages"])
+        if "geometry_loss" in kw:
+            kw["geometry_loss"] = from_dict(GeometryLossConfig, kw["geometry_loss"])
     if cls is ModelConfig:
         kw["sdf_skip"] = tuple(kw["sdf_skip"])
     return cls(**kw)
+
+
+@dataclass(frozen=True)
+class GeometryLossConfig:
+    """Loss weights of the 3D-supervised (geometry-and-colour) phase of meta-learning."""
+
+    sdf: float = 10.0
+    """L1 weight of the clamped SDF error (unit-sphere units: 0.005 = 1 mm at 200 mm per unit)"""
+    sdf_clamp: float = 0.25
+    """the predicted and the true SDF are clamped to +-this (50 mm) before the L1 (DeepSDF)"""
+    surface: float = 10.0
+    """L1 weight of the predicted SDF at surface points (target 0)"""
+    normal: float = 0.5
+    """weight of 1 - cos(grad f, true normal) at surface points"""
+    eikonal: float = 0.1
+    """(|grad f| - 1)^2 weight at every geometry point"""
+    color: float = 1.0
+    """L1 weight of the radiance network's colour at surface points against the rendered colour"""
 
 
 @dataclass(frozen=True)
@@ -225,6 +245,25 @@ class MetaConfig:
     """iterations between loss-log lines"""
     seed: int = 0
     """seed of initialisation and sampling (rank r uses seed + 1000 r for sampling)"""
+    geometry_iters: int = 0
+    """iterations of the 3D-supervised geometry-and-colour phase before the ``iters`` rendering
+    iterations (0 = RGB only, the paper); needs synthetic scenes with exact geometry"""
+    geometry_lr: float = 3e-3
+    """peak learning rate of the geometry phase (cosine to geometry_lr * final_lr_ratio after warm-up)"""
+    geometry_final_lr_ratio: float = 0.05
+    """the geometry phase's cosine schedule ends at geometry_lr * this"""
+    geometry_points: int = 2048
+    """near-surface and uniform SDF samples per geometry step"""
+    geometry_surface: int = 1024
+    """surface samples (normal, colour) per geometry step"""
+    geometry_loss: GeometryLossConfig = field(default_factory=GeometryLossConfig)
+    """loss weights of the geometry phase"""
+    render_geometry_weight: float = 0.0
+    """the rendering phase adds the geometry loss (on geometry_points / 4 and geometry_surface / 4 samples of
+    the same scene) times this, so volume rendering cannot bend the exact shape (0 = off)"""
+    render_init_variance: float | None = None
+    """at the start of the rendering phase every scene's variance v is set to this (inv_s = exp(10 v));
+    None keeps it (the geometry phase does not move it)"""
 
 
 META_PRESETS: dict[str, MetaConfig] = {
@@ -233,6 +272,14 @@ META_PRESETS: dict[str, MetaConfig] = {
         model=QUICK_MODEL, render=QUICK_RENDER, loss=LossConfig(mask=0.1), iters=20_000, lr=2e-3, warmup=200,
         batch_rays=256, background_field=False, plateau_patience=1500, cos_anneal_end=2000, checkpoint_every=250,
         log_every=25,
+    ),
+    # 3D supervision (synthetic heads only): a geometry-and-colour phase, then a short rendering phase that
+    # keeps half the geometry loss; rank 128 for >= 256 identities (the basis stays ~0.9 M numbers)
+    "heads": MetaConfig(
+        model=replace(QUICK_MODEL, rank=128), render=QUICK_RENDER, loss=LossConfig(mask=0.1),
+        geometry_iters=36_000, iters=1500, geometry_lr=3e-3, lr=5e-4, warmup=200, batch_rays=256,
+        background_field=False, plateau_patience=1500, cos_anneal_end=0, checkpoint_every=500, log_every=25,
+        render_geometry_weight=0.5, render_init_variance=0.5,
     ),
 }
 

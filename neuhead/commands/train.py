@@ -12,10 +12,14 @@ def add_parser(sub) -> None:
                                    "(e.g. the output of `neuhead synth --format neus`).")
     p.add_argument("data", type=Path, help="folder of NeuS scene folders")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, loss log, plot)")
-    p.add_argument("--preset", choices=["quick", "paper"], default="quick")
+    p.add_argument("--preset", choices=["quick", "paper", "heads"], default="quick",
+                   help="quick: RGB-only on a CPU; heads: 3D-supervised geometry phase + rendering phase "
+                        "(synthetic heads from `neuhead synth`); paper: the published RGB-only settings")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's checkpoint")
     p.add_argument("--workers", type=int, default=1, help="local processes (torch.distributed, gloo)")
-    p.add_argument("--iters", type=int, default=None, help="override the iteration budget")
+    p.add_argument("--iters", type=int, default=None, help="override the iteration budget (rendering phase)")
+    p.add_argument("--geometry-iters", type=int, default=None,
+                   help="override the geometry-phase iterations (0 = RGB only; needs `neuhead synth` folders)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N scenes")
     p.add_argument("--views", type=int, default=None, help="use only the first N views of each scene")
     p.add_argument("--seed", type=int, default=0)
@@ -41,10 +45,19 @@ def load_scenes(dirs: list[Path], views: int | None):
     return [load_neus(d, views=None if views is None else range(views)) for d in dirs]
 
 
+def load_geometry(dirs: list[Path], scenes) -> list:
+    """Exact geometry samples of each synthetic scene folder (regenerated from its seed, ~0.2 s a head)."""
+    from neuhead.data.synthetic.geometry import scene_dir_geometry
+
+    return [scene_dir_geometry(d, s.to_world) for d, s in zip(dirs, scenes)]
+
+
 def _train_worker(args, cfg, scene_dirs):
     from neuhead.train.meta import meta_train
 
-    meta_train(load_scenes(scene_dirs, args.views), cfg, args.out, resume=args.resume, progress=not args.no_progress)
+    scenes = load_scenes(scene_dirs, args.views)
+    geometry = load_geometry(scene_dirs, scenes) if cfg.geometry_iters > 0 else None
+    meta_train(scenes, cfg, args.out, resume=args.resume, progress=not args.no_progress, geometry=geometry)
 
 
 def check_options(args) -> list[Path]:
@@ -77,6 +90,8 @@ def run(args) -> int:
     cfg = replace(META_PRESETS[args.preset], seed=args.seed)
     if args.iters is not None:
         cfg = replace(cfg, iters=args.iters)
+    if args.geometry_iters is not None:
+        cfg = replace(cfg, geometry_iters=args.geometry_iters)
     if args.workers > 1:
         check_writable_dir(args.out)
         spawn(_train_worker, (args, cfg, dirs), workers=args.workers)
@@ -84,8 +99,10 @@ def run(args) -> int:
     else:
         init_from_env()  # under torchrun: join the group
         scenes = load_scenes(dirs, args.views)  # bad scene files are refused before the run folder exists
+        geometry = load_geometry(dirs, scenes) if cfg.geometry_iters > 0 else None
         check_writable_dir(args.out)
-        result_model = meta_train(scenes, cfg, args.out, resume=args.resume, progress=not args.no_progress).model
+        result_model = meta_train(scenes, cfg, args.out, resume=args.resume, progress=not args.no_progress,
+                                  geometry=geometry).model
     import torch.distributed as dist
 
     if args.export is not None and (not dist.is_initialized() or dist.get_rank() == 0):

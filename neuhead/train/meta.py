@@ -6,6 +6,15 @@ summed across ranks, shared ones averaged, each scene's own rows averaged over t
 scene; every rank then applies the same lazy Adam step to the shared weights and to the scenes used,
 so all replicas stay identical (each scene's rows move only with the gradient of the rank(s) that used it).
 
+With ``cfg.geometry_iters > 0`` (synthetic scenes, whose exact geometry is known) the rendering
+iterations are preceded by a geometry-and-colour phase: each step draws one scene and regresses, through
+the same network and the same scene-specific layers, the clamped SDF at near-surface and uniform points,
+zero SDF, the true normal (1 - cos) and the rendered colour at surface points, plus the eikonal term
+(``geometry_loss``). No volume rendering, so a step costs a few milliseconds. The rendering phase then
+starts with a fresh lazy Adam (and, optionally, every scene's variance set to ``render_init_variance``)
+and adapts the radiance field and the variance to volume rendering, optionally keeping a fraction of the
+geometry loss. One iteration counter runs through both phases.
+
 Checkpoints (single safetensors file, atomic replace) hold weights, optimizer, generator states and
 progress; ``resume`` continues exactly. A JSONL loss log and a PNG plot sit beside them.
 """
@@ -24,7 +33,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from neuhead.config import MetaConfig, to_dict
+from neuhead.config import GeometryLossConfig, MetaConfig, to_dict
 from neuhead.data.scene import Scene
 from neuhead.losses import total_loss
 from neuhead.model.multineus import MultiNeuS
@@ -91,13 +100,71 @@ def _mean_over_ranks(x: float) -> float:
     return float(t) / world
 
 
+class GeometrySampler:
+    """One scene's geometry samples (``neuhead.data.synthetic.geometry.GeometrySamples``) as tensors."""
+
+    def __init__(self, g, device: str | torch.device = "cpu") -> None:
+        t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)  # noqa: E731
+        self.points, self.sdf = t(g.points), t(g.sdf)
+        self.surface, self.normals, self.color = t(g.surface), t(g.normals), t(g.color)
+        self.mm_per_unit = float(g.mm_per_unit)
+
+    def sample(self, n_points: int, n_surface: int, generator: torch.Generator):
+        """(points (n, 3), sdf (n,), surface (k, 3), normals (k, 3), colour (k, 3)), drawn with replacement."""
+        i = torch.randint(0, len(self.points), (n_points,), generator=generator).to(self.points.device)
+        j = torch.randint(0, len(self.surface), (n_surface,), generator=generator).to(self.points.device)
+        return self.points[i], self.sdf[i], self.surface[j], self.normals[j], self.color[j]
+
+
+def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """3D-supervised loss of one scene on a ``GeometrySampler.sample`` batch.
+
+    With f the SDF network, c the radiance network, points x_i with true SDF d_i and surface points
+    y_j with true normal n_j and colour k_j:
+    ``sdf * mean|clamp(f(x_i)) - clamp(d_i)| + surface * mean|f(y_j)| + normal * mean(1 - cos(grad f(y_j), n_j))
+    + eikonal * mean over x, y of (|grad f| - 1)^2 + color * mean|c(y_j, grad f(y_j), feature(y_j)) - k_j|``.
+    The colour network sees the SDF gradient as its normal input, exactly as in volume rendering.
+    """
+    x, d, y, n, k = batch
+    m = len(x)
+    pts = torch.cat([x, y])
+    sdf, feat, grad = model.sdf_features_gradient(pts, scene, create_graph=True)
+    c = cfg.sdf_clamp
+    parts = {
+        "sdf": (sdf[:m].clamp(-c, c) - d.clamp(-c, c)).abs().mean() * cfg.sdf,
+        "surface": sdf[m:].abs().mean() * cfg.surface,
+        "normal": (1 - torch.nn.functional.cosine_similarity(grad[m:], n, dim=-1)).mean() * cfg.normal,
+        "eikonal": ((grad.norm(dim=-1) - 1) ** 2).mean() * cfg.eikonal,
+    }
+    rgb = model.color(y, grad[m:], feat[m:], -n, scene)
+    parts["gcolor"] = (rgb - k).abs().mean() * cfg.color
+    total = sum(parts.values())
+    logs = {key: float(v.detach()) for key, v in parts.items()}
+    logs["total"] = float(total.detach())
+    near = d.abs() < c
+    err = (sdf[:m].detach() - d).abs()
+    # unweighted, unit-sphere units: SDF error where it is not clamped, and |f| on the true surface
+    logs["sdf_l1"] = float(err[near].mean()) if bool(near.any()) else float("nan")
+    logs["surface_l1"] = float(sdf[m:].detach().abs().mean())
+    logs["psnr"] = float(-10 * torch.log10(((rgb.detach() - k) ** 2).mean() + 1e-10))
+    return total, logs
+
+
 def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume: bool = False,
-               progress: bool = True, device: str = "cpu", callback=None) -> MetaResult:
-    """Meta-learn ``MultiNeuS(n_scenes=len(scenes))`` on ``scenes``; checkpoints in ``out_dir``."""
+               progress: bool = True, device: str = "cpu", callback=None, geometry=None) -> MetaResult:
+    """Meta-learn ``MultiNeuS(n_scenes=len(scenes))`` on ``scenes``; checkpoints in ``out_dir``.
+
+    geometry: one ``GeometrySamples`` per scene (same order), needed when ``cfg.geometry_iters > 0``.
+    The run is ``cfg.geometry_iters`` geometry steps, then ``cfg.iters`` rendering steps.
+    """
     from tqdm.auto import tqdm
 
     rank, world = _world()
     out_dir = Path(out_dir)
+    n_geo = int(cfg.geometry_iters)
+    if n_geo > 0 and (geometry is None or len(geometry) != len(scenes)):
+        raise ValueError(f"meta_train: geometry_iters={n_geo} needs one GeometrySamples per scene "
+                         f"({len(scenes)}), got {None if geometry is None else len(geometry)}")
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     model = MultiNeuS(cfg.model, n_scenes=len(scenes), background=cfg.background_field, seed=cfg.seed).to(device)
@@ -106,8 +173,10 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
     gen = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
     plateau = Plateau(cfg.plateau_patience, cfg.plateau_factor)
     samplers = [PixelSampler(s, device) for s in scenes]
+    geo = [GeometrySampler(g, device) for g in geometry] if geometry is not None else None
     cams = [(torch.as_tensor(s.cameras.K, device=device), torch.as_tensor(s.cameras.c2w, device=device)) for s in scenes]
     scene_loss = {i: float("nan") for i in range(len(scenes))}
+    scene_sdf = {i: float("nan") for i in range(len(scenes))}  # last |f| on the true surface (mm), geometry steps
     ckpt_path = out_dir / CHECKPOINT_NAME
     start = 0
     if resume and ckpt_path.is_file():
@@ -118,17 +187,62 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
         start = int(ck.meta["iteration"])
         plateau = Plateau(**ck.meta["plateau"])
         scene_loss = {int(k): v for k, v in ck.meta["scene_loss"].items()}
+        scene_sdf.update({int(k): v for k, v in ck.meta.get("scene_surface_mm", {}).items()})
         if rank == 0:
             _truncate_log(out_dir / LOG_NAME, start)
         log.info("resuming meta-learning at iteration %d", start)
 
-    bar = tqdm(total=cfg.iters, initial=start, disable=not progress or rank != 0, desc="meta", dynamic_ncols=True)
+    total_iters = n_geo + cfg.iters
+    bar = tqdm(total=total_iters, initial=start, disable=not progress or rank != 0, desc="meta", dynamic_ncols=True)
     t0 = time.perf_counter()
     it = start
     logf = open(out_dir / LOG_NAME, "a") if rank == 0 else None
     try:
-        while it < cfg.iters:
-            f = (it + 1) / cfg.warmup if it < cfg.warmup else max(plateau.scale, cfg.min_lr_ratio)
+        while it < total_iters:
+            if it < n_geo:  # --- geometry-and-colour phase --------------------------------------
+                if it < cfg.warmup:
+                    f = (it + 1) / cfg.warmup
+                else:
+                    p = (it - cfg.warmup) / max(1, n_geo - cfg.warmup)
+                    a = cfg.geometry_final_lr_ratio
+                    f = (math.cos(math.pi * min(p, 1.0)) + 1.0) * 0.5 * (1 - a) + a
+                opt.lr = cfg.geometry_lr * f
+                s = int(torch.randint(0, len(scenes), (1,), generator=gen))
+                batch = geo[s].sample(cfg.geometry_points, cfg.geometry_surface, gen)
+                loss, logs = geometry_loss(model, s, batch, cfg.geometry_loss)
+                opt.zero_grad()
+                loss.backward()
+                used = _gather_scene(s)
+                _reduce_gradients(model, used, opt.scene)
+                opt.step(used)
+                it += 1
+                mean_loss = _mean_over_ranks(logs["total"])
+                logs["sdf_mm"] = logs["sdf_l1"] * geo[s].mm_per_unit
+                logs["surface_mm"] = logs["surface_l1"] * geo[s].mm_per_unit
+                scene_sdf[s] = logs["surface_mm"]
+                bar.update(1)
+                if logf is not None and (it % cfg.log_every == 0 or it == n_geo):
+                    logf.write(json.dumps({"iteration": it, "phase": "geometry", "scene": s, "lr": opt.lr,
+                                           "loss": mean_loss, **logs}) + "\n")
+                    logf.flush()
+                    bar.set_postfix(phase="geo", loss=f"{mean_loss:.4f}", surf_mm=f"{logs['surface_mm']:.2f}",
+                                    lr=f"{opt.lr:.1e}")
+                if callback is not None:
+                    callback(it, logs)
+                if it == n_geo:  # switch to rendering: fresh optimizer state and schedule
+                    opt = LazyAdam(model.shared_parameters(), model.scene_parameters(), cfg.lr)
+                    plateau = Plateau(cfg.plateau_patience, cfg.plateau_factor)
+                    if cfg.render_init_variance is not None:
+                        with torch.no_grad():
+                            model.variance.fill_(cfg.render_init_variance)
+                if it % cfg.checkpoint_every == 0 or it == n_geo or it == total_iters:
+                    _save(ckpt_path, model, opt, names, gen, cfg, it, plateau, scene_loss, scene_sdf)
+                    if rank == 0:
+                        plot_log(out_dir / LOG_NAME, out_dir / "loss.png")
+                continue
+            # --- rendering phase (the paper's loop) ---------------------------------------------------
+            r_it = it - n_geo
+            f = (r_it + 1) / cfg.warmup if r_it < cfg.warmup else max(plateau.scale, cfg.min_lr_ratio)
             opt.lr = cfg.lr * f
             s = int(torch.randint(0, len(scenes), (1,), generator=gen))
             sampler = samplers[s]
@@ -139,10 +253,19 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
             bg = background_color(cfg.render.background, len(cam), gen).to(device) if use_mask else None
             if use_mask:
                 rgb = rgb * mask + bg * (1 - mask)
-            anneal = 1.0 if cfg.cos_anneal_end <= 0 else min(1.0, it / cfg.cos_anneal_end)
+            anneal = 1.0 if cfg.cos_anneal_end <= 0 else min(1.0, r_it / cfg.cos_anneal_end)
             out = render_rays(rays, model_fns(model, s, background=cfg.background_field), cfg.render,
                               training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
             loss, logs = total_loss(out, rgb, mask if use_mask else None, cfg.loss)
+            if cfg.render_geometry_weight > 0 and geo is not None:
+                batch = geo[s].sample(max(1, cfg.geometry_points // 4), max(1, cfg.geometry_surface // 4), gen)
+                g_loss, g_logs = geometry_loss(model, s, batch, cfg.geometry_loss)
+                loss = loss + cfg.render_geometry_weight * g_loss
+                logs["geometry"] = g_logs["total"] * cfg.render_geometry_weight
+                logs["sdf_mm"] = g_logs["sdf_l1"] * geo[s].mm_per_unit
+                logs["surface_mm"] = g_logs["surface_l1"] * geo[s].mm_per_unit
+                scene_sdf[s] = logs["surface_mm"]
+                logs["total"] += logs["geometry"]
             opt.zero_grad()
             loss.backward()
             used = _gather_scene(s)
@@ -154,14 +277,15 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
             prev = scene_loss[s]
             scene_loss[s] = logs["color"] if math.isnan(prev) else 0.9 * prev + 0.1 * logs["color"]
             bar.update(1)
-            if logf is not None and (it % cfg.log_every == 0 or it == cfg.iters):
-                logf.write(json.dumps({"iteration": it, "scene": s, "lr": opt.lr, "loss": mean_loss, **logs}) + "\n")
+            if logf is not None and (it % cfg.log_every == 0 or it == total_iters):
+                logf.write(json.dumps({"iteration": it, "phase": "render", "scene": s, "lr": opt.lr,
+                                       "loss": mean_loss, **logs}) + "\n")
                 logf.flush()
                 bar.set_postfix(loss=f"{mean_loss:.4f}", psnr=f"{logs['psnr']:.1f}", lr=f"{opt.lr:.1e}")
             if callback is not None:
                 callback(it, logs)
-            if it % cfg.checkpoint_every == 0 or it == cfg.iters:
-                _save(ckpt_path, model, opt, names, gen, cfg, it, plateau, scene_loss)
+            if it % cfg.checkpoint_every == 0 or it == total_iters:
+                _save(ckpt_path, model, opt, names, gen, cfg, it, plateau, scene_loss, scene_sdf)
                 if rank == 0:
                     plot_log(out_dir / LOG_NAME, out_dir / "loss.png")
     finally:
@@ -172,7 +296,7 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
     return MetaResult(model, it, secs, (it - start) / max(secs, 1e-9), scene_loss, peak_memory_mb())
 
 
-def _save(path, model, opt, names, gen, cfg, it, plateau, scene_loss) -> None:
+def _save(path, model, opt, names, gen, cfg, it, plateau, scene_loss, scene_sdf=None) -> None:
     rank, world = _world()
     states = [gen.get_state()]
     if world > 1:
@@ -190,6 +314,7 @@ def _save(path, model, opt, names, gen, cfg, it, plateau, scene_loss) -> None:
         "world_size": world,
         "plateau": {k: getattr(plateau, k) for k in ("patience", "factor", "best", "smoothed", "since_best", "scale", "drops")},
         "scene_loss": scene_loss,
+        "scene_surface_mm": scene_sdf or {},
     }
     save_checkpoint(path, model, meta, tensors)
 

@@ -160,3 +160,17 @@ def test_read_obj_keeps_every_vertex_in_order(tmp_path):
     p.write_text("v 0 0 0\nv 1 0 0\nf 1 2 7\n")
     with pytest.raises(EvalInputError, match="face indices span"):
         read_mesh(p)
+
+
+def test_h3ds_accuracy_sees_an_inner_wall_the_toolbox_score_does_not(head):
+    v, f, nose = head
+    c = v.mean(0)
+    inner = c + (v - c) * 0.8  # a second, inner wall: what a hollow fitted head gives
+    both = MeshData(np.vstack([v, inner]), np.vstack([f, f + len(v)]))
+    ev = evaluate_h3ds(both, MeshData(v, f), nose_tip=nose, icp_region=np.arange(len(v)))
+    assert ev.head.mean < 1e-6  # ground truth -> prediction: blind to it
+    single = evaluate_h3ds(MeshData(v, f), MeshData(v, f), nose_tip=nose)
+    assert single.head.accuracy == pytest.approx(0.0, abs=1e-9)
+    # prediction -> truth: half the vertices are ~20 % of the size away
+    assert ev.head.accuracy > 0.3 * nearest_distances(inner, v).mean()
+    assert ev.summary()["head"]["accuracy_pred_to_gt"] == ev.head.accuracy

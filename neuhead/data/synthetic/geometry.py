@@ -215,4 +215,35 @@ def head_geometry(seed: int, cfg: GeometryConfig = GeometryConfig(), hair: bool 
     return HeadGeometry(seed, hair, config, model).samples(cfg, seed)
 
 
-__all__ = ["GeometryConfig", "GeometrySamples", "HeadGeometry", "head_geometry"]
+def scene_dir_geometry(scene_dir, to_world: np.ndarray | None = None, cfg: GeometryConfig = GeometryConfig(),
+                       model: HeadModel | None = None) -> GeometrySamples:
+    """Geometry samples of a ``neuhead synth`` scene folder, regenerated from its seed.
+
+    Reads ``ground_truth.json`` (the seed) and the data set's ``synth.json`` (whether hair was on).
+    ``to_world``: the loaded scene's unit sphere -> mm (its ``scale_mat``); the regenerated head must
+    sit exactly there, else the folder was not written by this generator (InputError).
+    """
+    import json
+    from pathlib import Path
+
+    from neuhead.errors import InputError
+
+    scene_dir = Path(scene_dir)
+    gt_file = scene_dir / "ground_truth.json"
+    try:
+        seed = int(json.loads(gt_file.read_text())["seed"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{gt_file}: no synthetic-head seed here ({e.__class__.__name__}); the geometry phase "
+                         "needs folders written by `neuhead synth`") from None
+    hair = True
+    synth = scene_dir.parent / "synth.json"
+    if synth.is_file():
+        hair = bool(json.loads(synth.read_text()).get("config", {}).get("hair", True))
+    head = HeadGeometry(seed, hair=hair, model=model)
+    if to_world is not None and not np.allclose(head.to_world, to_world, rtol=1e-5, atol=1e-3):
+        raise InputError(f"{scene_dir}: the head regenerated from seed {seed} does not sit where the scene's "
+                         "scale_mat puts it (written by another generator version?)")
+    return head.samples(cfg, seed)
+
+
+__all__ = ["GeometryConfig", "GeometrySamples", "HeadGeometry", "head_geometry", "scene_dir_geometry"]

@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 
 import torch
@@ -70,3 +71,94 @@ def test_meta_resume_continues_exactly(tmp_path):
         assert torch.equal(a, b), k
     its = [int(l.split('"iteration": ')[1].split(",")[0]) for l in (tmp_path / "b" / LOG_NAME).read_text().splitlines()]
     assert its == sorted(set(its)) and its[-1] == 30
+
+
+def snowman_geometry(scene, shape, seed):
+    """GeometrySamples of an analytic shape in the scene's unit-sphere frame (exact SDF, normal, albedo)."""
+    import numpy as np
+
+    from neuhead.data.synthetic.geometry import GeometrySamples
+
+    rng = np.random.default_rng(seed)
+    A, t = scene.to_world[:3, :3], scene.to_world[:3, 3]
+    r = float(np.cbrt(np.linalg.det(A)))
+    to_unit = lambda p: (p - t) @ np.linalg.inv(A).T  # noqa: E731
+    x = rng.uniform(-1, 1, (6000, 3))
+    x = x[np.linalg.norm(x, axis=1) < 1]
+    d = shape.sdf(x @ A.T + t) / r
+    # surface points: project near-surface samples onto the zero level set along the normal
+    p = x[np.abs(d) < 0.1] @ A.T + t
+    for _ in range(5):
+        p = p - shape.sdf(p)[:, None] * shape.normal(p)
+    f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
+    return GeometrySamples(f32(x), f32(d), f32(to_unit(p)), f32(shape.normal(p)), f32(shape.albedo(p)), r)
+
+
+def tiny_geometry(scenes):
+    shapes = [Snowman(center=(0, 0, 0), body_radius=r, head_radius=h) for r, h in ((70, 45), (60, 50), (75, 35))]
+    return [snowman_geometry(s, sh, i) for i, (s, sh) in enumerate(zip(scenes, shapes))]
+
+
+GEO_META = replace(TINY_META, geometry_iters=60, iters=20, geometry_lr=1e-2, geometry_points=256, geometry_surface=128,
+                   render_geometry_weight=0.5, render_init_variance=0.4)
+
+
+def test_geometry_phase_learns_each_scene_sdf_then_renders(tmp_path):
+    import numpy as np
+
+    from neuhead.train.meta import GeometrySampler, geometry_loss
+
+    scenes = tiny_scenes()
+    geo = tiny_geometry(scenes)
+    from neuhead.model.multineus import MultiNeuS
+
+    init = MultiNeuS(GEO_META.model, n_scenes=3, background=False, seed=GEO_META.seed)
+
+    def sdf_err(model):
+        return [float(np.abs(model.sdf(torch.as_tensor(g.points), k).detach().numpy() - g.sdf).mean()) for k, g in enumerate(geo)]
+
+    before = sdf_err(init)
+    cfg = replace(GEO_META, geometry_iters=240, iters=10)
+    res = meta_train(scenes, cfg, tmp_path, progress=False, geometry=geo)
+    after = sdf_err(res.model)
+    assert all(a < 0.5 * b for a, b in zip(after, before)), (before, after)
+    rows = [json.loads(l) for l in (tmp_path / LOG_NAME).read_text().splitlines()]
+    assert {r["phase"] for r in rows} == {"geometry", "render"} and rows[-1]["iteration"] == 250
+    assert torch.allclose(res.model.variance.detach()[0], torch.tensor(0.4), atol=0.05)
+    # the loss function: a batch of exact samples of scene k scores lower on model row k than on the wrong row
+    gen = torch.Generator().manual_seed(0)
+    b = GeometrySampler(geo[0]).sample(512, 256, gen)
+    own = geometry_loss(res.model, 0, b, cfg.geometry_loss)[1]["sdf"]
+    other = geometry_loss(res.model, 2, b, cfg.geometry_loss)[1]["sdf"]
+    assert own < other
+
+
+def test_geometry_phase_resume_is_exact_across_the_phase_switch(tmp_path):
+    scenes = tiny_scenes()
+    geo = tiny_geometry(scenes)
+    cfg = replace(GEO_META, checkpoint_every=25)
+    full = meta_train(scenes, cfg, tmp_path / "full", progress=False, geometry=geo)
+
+    class Killed(Exception):
+        pass
+
+    for stop in (55, 70):  # inside the geometry phase, then inside the rendering phase
+        def kill(it, logs, stop=stop):
+            if it == stop:
+                raise Killed
+
+        try:
+            meta_train(scenes, cfg, tmp_path / "b", progress=False, callback=kill, geometry=geo, resume=True)
+        except Killed:
+            pass
+    assert load_checkpoint(tmp_path / "b" / "meta.safetensors").meta["iteration"] == 60
+    resumed = meta_train(scenes, cfg, tmp_path / "b", resume=True, progress=False, geometry=geo)
+    for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_geometry_phase_needs_geometry(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="geometry"):
+        meta_train(tiny_scenes(), GEO_META, tmp_path, progress=False)
