@@ -46,6 +46,12 @@ def read_views(image_files: list[Path], mask_files: list[Path] | None, idx) -> t
             if m.shape != img.shape[:2]:
                 raise InputError(f"{mask_files[i]}: mask size {m.shape[1]}x{m.shape[0]} does not match its image "
                                  f"{img.shape[1]}x{img.shape[0]}")
+            fg = m > 0.5
+            if not fg.any():  # a small mask is fine (a far or side view); an empty one hides the head
+                raise InputError(f"{mask_files[i]}: mask is empty (no white pixel); fix it or drop view {i} with --views")
+            if fg.all():
+                raise InputError(f"{mask_files[i]}: mask is all white (no background); all-white masks mean "
+                                 "'no mask': remove the mask/ folder to fit without masks")
             masks.append(m)
     return np.stack(images), (np.stack(masks) if mask_files is not None else None)
 

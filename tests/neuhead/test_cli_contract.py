@@ -56,6 +56,14 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     data = d / "data"
     case = write_neus(make_sample_scene(n_views=3, res=32, seed=1), data / "case")
 
+    hole = d / "data_hole" / "case"  # one view's mask is empty
+    shutil.copytree(case, hole)
+    _png(hole / "mask" / "001.png", np.zeros((32, 32), np.uint8))
+    nomask = d / "data_white" / "case"  # all-white masks: the NeuS 'no mask' convention
+    shutil.copytree(case, nomask)
+    for f in (nomask / "mask").iterdir():
+        _png(f, np.full((32, 32), 255, np.uint8))
+
     rng = np.random.default_rng(0)
     photo = _png(d / "photo.png", rng.integers(0, 255, (128, 96, 3), dtype=np.uint8))
     black = _png(d / "black.png", np.zeros((128, 96), np.uint8))
@@ -97,7 +105,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     h3ds.mkdir()
     empty = d / "empty"
     empty.mkdir()
-    return dict(run=run, ckpt=ckpt, data=data, case=case, photo=photo, black=black, white=white, tiny=tiny,
+    return dict(run=run, ckpt=ckpt, data=data, case=case, hole=hole, nomask=nomask, photo=photo, black=black, white=white, tiny=tiny,
                 small=small, trunc=trunc, junk=junk, badjson=badjson, badmeta=badmeta, truncated=truncated,
                 pred=pred, gt=gt, h3ds=h3ds, empty=empty)
 
@@ -152,6 +160,11 @@ CASES = [
     ("fit-prior-truncated", ["fit", "{case}", "--out", "{w}/out", "--prior", "{trunc}"], "prior.safetensors: not a valid safetensors"),
     ("fit-prior-junk", ["fit", "{case}", "--out", "{w}/out", "--prior", "{junk}"], "prior.safetensors: not a valid safetensors"),
     ("fit-prior-config-json", ["fit", "{case}", "--out", "{w}/out", "--prior", "{badjson}"], "config.json: prior config is not"),
+    ("fit-folder-empty-mask", ["fit", "{hole}", "--out", "{w}/out", "--no-prior"], "001.png: mask is empty"),
+    ("fit-folder-white-masks", ["fit", "{nomask}", "--out", "{w}/out", "--no-prior"], "000.png: mask is all white"),
+    ("fit-folder-empty-mask-selected", ["fit", "{hole}", "--out", "{w}/out", "--no-prior", "--views", "1,2"],
+     "001.png: mask is empty"),
+    ("demo-out-under-file", ["demo", "--out", "{w}/blocker/demo"], "cannot be written"),
     ("fit-prior-missing", ["fit", "{case}", "--out", "{w}/out", "--prior", "{empty}"], "no prior here"),
     # --- mesh
     ("mesh-resolution-5", M + ["--resolution", "5"], "--resolution 5"),
