@@ -68,10 +68,10 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     result.model = model_cpu
     recon = result_reconstruction(result, cfg)
 
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     export_report = write_outputs(recon, out_dir, outputs)
     t1 = time.perf_counter()
-    log.info("wrote mesh.ply, head.glb, head.obj (+ head.mtl, head_texture.png), cameras.npz (%.1f s)", t1 - t0)
+    log.info("wrote %s (%.1f s)", ", ".join(_written_since(out_dir, wall0)), t1 - t0)
     if outputs.previews:
         from neuhead.preview import write_previews
 
@@ -102,6 +102,12 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     log.info("done: %d files in %s (%s); fit %.0f s, total %.0f s, peak memory %.0f MB", len(files), out_dir,
              ", ".join(files), result.timings.get("total", 0.0), time.perf_counter() - t_start, report["peak_memory_mb"])
     return recon
+
+
+def _written_since(out_dir: Path, wall: float) -> list[str]:
+    """Names of the files in ``out_dir`` written at or after ``wall`` (``time.time()``), temporaries left out."""
+    return sorted(p.name for p in out_dir.iterdir()
+                  if p.is_file() and ".tmp" not in p.name and p.stat().st_mtime >= wall - 1.0)
 
 
 def _export_summary(report) -> dict:
