@@ -65,14 +65,17 @@ def fit_scene(scene: Scene, preset: str = "quick", prior: str | Path | None = "d
 
 def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], cameras=None, masks=None,
         preset: str = "quick", prior: str | Path | None = "default", views: Sequence[int] | None = None,
-        mask: str | Path | None = None, **kwargs) -> Reconstruction:
+        mask: str | Path | None = None, frame: str | None = None, units: str = "mm", **kwargs) -> Reconstruction:
     """Fit a head from photos or a scene folder.
 
     images: a NeuS/IDR or H3DS scene folder (with ``views``), or a list of 1-3 image paths/arrays.
-    cameras: ``neuhead.cameras.Cameras`` in the images' world frame, or None (single photo: estimated
-    from face landmarks). masks: arrays or mask paths, or None (segmented automatically for a photo).
+    cameras: ``neuhead.cameras.Cameras`` in the images' world frame (in ``units``), or None (single photo:
+    estimated from face landmarks). masks: arrays or mask paths, or None (segmented automatically for a
+    photo). frame: "auto" (the canonical head frame found from the images; the default with a prior) or
+    "file" (the file's own scale_mat frame; the default with ``prior=None``).
     """
     from neuhead.data.load import load_input
 
-    scene = load_input(images, cameras=cameras, masks=masks, views=views, mask=mask)
+    frame = frame or ("file" if prior is None else "auto")
+    scene = load_input(images, cameras=cameras, masks=masks, views=views, mask=mask, frame=frame, units=units)
     return fit_scene(scene, preset=preset, prior=prior, **kwargs)

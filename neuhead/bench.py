@@ -9,8 +9,8 @@ The fitter and the scene reader are injected (defaults import the real ones lazi
 
 - ``fit_fn(scene, preset) -> mesh`` (anything with ``vertices`` / ``faces`` in the scan's frame,
   mm); default: ``default_fitter(config)`` (``neuhead.api.fit_scene``);
-- ``load_scene_fn(root, scene_id, views) -> Scene``; default:
-  ``neuhead.data.h3ds.load_h3ds_scene(root, scene_id, views)``;
+- ``load_scene_fn(root, scene_id, views) -> Scene``; default: ``neuhead.data.h3ds.load_h3ds_scene``
+  without ground truth, then ``neuhead.data.placement.place_scene`` (the frame from the images);
 - ``list_scenes_fn(root) -> list[SceneSpec]``; default: ``read_h3ds_config`` (config.toml).
 
 Output folder::
@@ -23,6 +23,7 @@ Output folder::
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -87,6 +88,8 @@ class BenchConfig:
     """default fitter: torch device"""
     prior: str | None = "default"
     """default fitter: "default" (the shipped prior), a prior folder, or None (from scratch)"""
+    frame: str = "auto"
+    """default scene reader: "auto" (canonical frame from the images) or "file" (the scale_mat frame)"""
 
 
 @dataclass(frozen=True)
@@ -249,12 +252,14 @@ def default_fitter(config: BenchConfig) -> Callable:
     return fit
 
 
-def _default_load_scene(root, scene_id: str, views):
+def _default_load_scene(root, scene_id: str, views, frame: str = "auto"):
     from neuhead.data.h3ds import load_h3ds_scene
+    from neuhead.data.placement import file_placement, place_scene
 
-    # the canonical head frame (from the six landmarks) is the frame the prior was trained in;
-    # to_world still maps meshes back to the scan's millimetres
-    return load_h3ds_scene(root, scene_id, views, canonical=True)
+    # no ground truth at fit time: the images alone place the head in the canonical frame the prior was
+    # trained in (``frame="file"``: the file's scale_mat); to_world still maps meshes back to the scan's mm
+    scene = load_h3ds_scene(root, scene_id, views, with_landmarks=False, require_scale_mat=frame == "file")
+    return place_scene(scene, f"{root}/{scene_id}") if frame == "auto" else file_placement(scene)
 
 
 def _write_mesh(mesh, path: Path) -> None:
@@ -324,7 +329,7 @@ def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = Benc
         raise InputError(f"{root}: H3DS root folder not found")
     check_writable_dir(out)
     fit_fn = fit_fn or default_fitter(config)
-    load_scene_fn = load_scene_fn or _default_load_scene
+    load_scene_fn = load_scene_fn or functools.partial(_default_load_scene, frame=config.frame)
     specs = (list_scenes_fn or read_h3ds_config)(root)
     if config.scenes:
         known = {s.scene_id for s in specs}
@@ -335,7 +340,8 @@ def run_h3ds_bench(root: str | Path, out: str | Path, config: BenchConfig = Benc
     labels = tuple(v.label for v in view_setups(config.views, specs[0])) if specs else ()
     table = BenchTable(config.views, config.preset, labels, [s.scene_id for s in specs])
     setting = {"views": config.views, "preset": config.preset, "iters": config.iters,
-               "mesh_resolution": config.mesh_resolution, "seed": config.seed, "prior": config.prior}
+               "mesh_resolution": config.mesh_resolution, "seed": config.seed, "prior": config.prior,
+               "frame": config.frame}
 
     for spec in specs:
         scene_dir = root / spec.scene_id

@@ -13,23 +13,35 @@ from neuhead.errors import InputError
 from neuhead.io import IMAGE_SUFFIXES, read_image, read_mask
 
 
-def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequence[int] | None = None,
-               mask: str | Path | None = None) -> Scene:
-    """A Scene from: a NeuS/IDR folder, an H3DS scene folder, one photo (path or array), or 1-3 images
-    with ``cameras`` given in the canonical head frame (mm; see ``neuhead.data.canonical``).
+FRAMES = ("auto", "file")
+"""``auto``: the canonical head frame found from the images (``neuhead.data.placement``); ``file``: the
+file's own unit-sphere frame (NeuS ``scale_mat``), for non-head objects and the from-scratch baseline"""
 
-    ``views`` selects views of a folder; ``mask`` is a mask file for a single photo.
+
+def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequence[int] | None = None,
+               mask: str | Path | None = None, frame: str = "auto", units: str = "mm") -> Scene:
+    """A Scene from: a NeuS/IDR folder, an H3DS scene folder, one photo (path or array), or 1-3 images
+    with ``cameras`` in the images' own world frame (in ``units``).
+
+    ``views`` selects views of a folder; ``mask`` is a mask file for a single photo. ``frame`` (see
+    ``FRAMES``): with "auto" every input with cameras is placed in the canonical head frame from its
+    images alone; a photo without cameras always is (PnP at an assumed field of view). No ground-truth
+    mesh or landmark file is read.
     """
+    if frame not in FRAMES:
+        raise InputError(f"--frame must be one of {', '.join(FRAMES)}, got {frame!r}")
     if isinstance(images, (str, Path)) and Path(images).is_dir():
         folder = Path(images)
         if (folder / "cameras_sphere.npz").is_file():
             from neuhead.data.neus import load_neus
 
-            return load_neus(folder, views=views)
+            return _placed(load_neus(folder, views=views), frame, str(folder))
         if (folder / "cameras.npz").is_file() or (folder / "config.toml").is_file():
             from neuhead.data.h3ds import load_h3ds_scene
 
-            return load_h3ds_scene(folder.parent, folder.name, views=views, canonical=True)
+            scene = load_h3ds_scene(folder.parent, folder.name, views=views, with_landmarks=False,
+                                    require_scale_mat=frame == "file")
+            return _placed(scene, frame, str(folder))
         raise InputError(f"{folder}: neither a NeuS folder (cameras_sphere.npz) nor an H3DS scene (cameras.npz)")
     if isinstance(images, (str, Path)) or (isinstance(images, np.ndarray) and images.ndim == 3):
         images = [images]
@@ -42,15 +54,31 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
     if cameras is None:
         if len(images) != 1:
             raise InputError(f"{len(images)} photos without cameras: pass cameras, or fit one photo at a time")
-        from neuhead.data.photo import load_photo
+        from neuhead.data.photo import load_photo, photo_placement
 
-        return load_photo(images[0], mask=mask if masks is None else masks).scene
-    return _scene_from_arrays(images, cameras, masks)
+        return photo_placement(load_photo(images[0], mask=mask if masks is None else masks))
+    if units not in ("mm", "cm", "m", "unit"):
+        raise InputError(f"units must be mm, cm, m or unit, got {units!r}")
+    scene = _scene_from_arrays(images, cameras, masks, units)
+    if frame == "file":
+        from dataclasses import replace
+
+        from neuhead.data.canonical import CANONICAL_TO_WORLD
+
+        # the old behaviour: the cameras' world is taken to be the canonical head frame itself
+        scene = replace(scene, cameras=scene.cameras.transformed(np.linalg.inv(CANONICAL_TO_WORLD)),
+                        to_world=CANONICAL_TO_WORLD.copy())
+    return _placed(scene, frame, "images")
 
 
-def _scene_from_arrays(images, cameras: Cameras, masks) -> Scene:
-    from neuhead.data.canonical import CANONICAL_TO_WORLD
+def _placed(scene: Scene, frame: str, where: str) -> Scene:
+    from neuhead.data.placement import file_placement, place_scene
 
+    return place_scene(scene, where) if frame == "auto" else file_placement(scene)
+
+
+def _scene_from_arrays(images, cameras: Cameras, masks, units: str = "mm") -> Scene:
+    """A Scene whose unit-sphere frame is the world itself (``to_world = I``) until it is placed."""
     imgs = np.stack([read_image(p) if isinstance(p, (str, Path)) else np.asarray(p, np.float32) for p in images])
     if len(cameras) != len(imgs):
         raise InputError(f"{len(imgs)} images but {len(cameras)} cameras")
@@ -59,4 +87,4 @@ def _scene_from_arrays(images, cameras: Cameras, masks) -> Scene:
         m = np.stack([read_mask(p) if isinstance(p, (str, Path)) else np.asarray(p, np.float32) for p in masks])
         if m.shape != imgs.shape[:3]:
             raise InputError(f"masks have shape {m.shape}, images {imgs.shape[:3]}")
-    return Scene(imgs, m, cameras.transformed(np.linalg.inv(CANONICAL_TO_WORLD)), CANONICAL_TO_WORLD.copy(), units="mm")
+    return Scene(imgs, m, cameras, np.eye(4), units=units)

@@ -27,6 +27,8 @@ class Scene:
     landmarks: dict[str, np.ndarray] | None = None
     units: str = "unit"
     """units of the world frame: "mm", "cm", "m" or "unit" (unknown)"""
+    placement: object | None = None
+    """how the unit-sphere frame was found (``neuhead.data.placement.Placement``), or None"""
 
     def __post_init__(self) -> None:
         n = len(self.images)
