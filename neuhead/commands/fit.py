@@ -19,6 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-prior", action="store_true", help="fit from scratch (the NeuS baseline)")
     p.add_argument("--prior", type=Path, default=None, help="prior folder (default: the shipped prior)")
     p.add_argument("--iters", type=int, default=None, help="override the total iteration budget (quick with the prior: 600; for 2-3 views 3000 gives better faces, see README Quality)")
+    p.add_argument("--frame", choices=["auto", "file"], default=None,
+                   help="auto: place the head in the prior's canonical frame from the images (default with a prior); "
+                        "file: the file's own scale_mat frame (default with --no-prior; for non-head objects)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.safetensors")
     p.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of mesh.ply")
@@ -84,7 +87,8 @@ def run(args) -> int:
 
     device = check_options(args)
     prior = None if args.no_prior else load_prior(args.prior)
-    scene = load_input(args.input, views=args.views, mask=args.mask)
+    frame = args.frame or ("file" if args.no_prior else "auto")
+    scene = load_input(args.input, views=args.views, mask=args.mask, frame=frame)
     check_writable_dir(args.out)
     cfg = fit_config(args.preset, None if prior is None else prior.config.model, args.iters, args.seed)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}

@@ -239,13 +239,16 @@ def load_h3ds_region(root: str | Path, scene_id: str, region: str, config: H3DSC
 
 
 def load_h3ds_scene(root: str | Path, scene_id: str, views=None, config: H3DSConfig | None = None,
-                    canonical: bool = False, with_landmarks: bool = True) -> Scene:
+                    canonical: bool = False, with_landmarks: bool = True, require_scale_mat: bool = True) -> Scene:
     """An H3DS scene as a ``Scene``.
 
     views: None (all), a views-config id such as ``"3"``, or a list of view indices.
     The unit-sphere frame is the file's ``scale_mat_0`` (or, with ``canonical=True``, the canonical
-    head frame from the six landmarks); ``to_world`` maps it to the scan's mm frame, and
-    ``Scene.landmarks`` are the landmark vertices of ``full_head.obj`` in mm.
+    head frame from the ground-truth landmarks: for writing and checking data, never for fitting, which
+    places the head from the images: ``neuhead.data.placement``); ``to_world`` maps it to the scan's mm
+    frame. With ``with_landmarks``, ``Scene.landmarks`` are the landmark vertices of ``full_head.obj``
+    in mm (ground truth: the fit path loads with ``with_landmarks=False``). Without ``scale_mat_0`` and
+    ``require_scale_mat=False``, the unit frame is the mm frame itself (to be placed from the images).
     """
     config = config or load_h3ds_config(root)
     d = _scene_dir(config, scene_id)
@@ -266,9 +269,9 @@ def load_h3ds_scene(root: str | Path, scene_id: str, views=None, config: H3DSCon
             raise InputError(f"{d / 'landmarks.txt'}: vertex indices {bad} beyond the mesh's {len(verts)} vertices")
         landmarks = {k: verts[i].copy() for k, i in ids.items()}
     if S is None:
-        if landmarks is None:
-            raise InputError(f"{d / 'cameras.npz'}: no scale_mat_0 and no landmarks to place the unit sphere")
-        canonical = True
+        if landmarks is None and require_scale_mat:
+            raise InputError(f"{d / 'cameras.npz'}: no scale_mat_0 to place the unit sphere (use --frame auto)")
+        canonical = landmarks is not None
         S = np.eye(4)
 
     Ks, c2ws = [], []

@@ -546,6 +546,22 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float = DEF
     )
 
 
+def photo_placement(photo: PhotoInput) -> Scene:
+    """The photo's Scene with its placement recorded (method "photo": PnP at the assumed field of view; the
+    world frame is the canonical one, so the similarity is the identity)."""
+    from dataclasses import replace
+
+    from eval.align import Similarity
+    from neuhead.data.placement import Placement
+
+    sc = photo.scene
+    uv, _ = sc.world_cameras().project(reference_array())
+    err = {n: [round(float(np.linalg.norm(uv[0, j] - photo.landmarks2d[n])), 2)]
+           for j, n in enumerate(LANDMARK_NAMES)}
+    sim = Similarity(1.0, np.eye(3), np.zeros(3), 0.0)
+    return replace(sc, placement=Placement("photo", sim, (0,), (), (), err, tuple(photo.warnings)))
+
+
 __all__ = ["MESH_INDICES", "FaceDetection", "PhotoInput", "read_photo", "read_user_mask", "detect_faces",
            "canonical_points", "photo_intrinsics", "solve_pose", "person_mask", "head_crop", "cut_square",
-           "crop_intrinsics", "cut_below_neck", "load_photo", "LANDMARK_WEIGHTS"]
+           "crop_intrinsics", "cut_below_neck", "load_photo", "photo_placement", "LANDMARK_WEIGHTS"]
