@@ -226,6 +226,17 @@ CASES = [
 ]
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+if not _cuda():  # on a CUDA machine plain --device cuda is valid
+    CASES.append(("fit-device-cuda-without-cuda", F + ["--device", "cuda"], "--device cuda: CUDA is not available"))
+    CASES.append(("bench-device-cuda-without-cuda", B + ["--device", "cuda"], "--device cuda: CUDA is not available"))
+
+
 @pytest.mark.parametrize("argv, needle", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(inputs, tmp_path, capsys, argv, needle):
     (tmp_path / "blocker").write_text("a file where a folder is expected")
