@@ -407,3 +407,15 @@ def test_small_but_legitimate_masks_are_kept():
     m = np.zeros((100, 100), np.float32)
     m[40:55, 40:55] = 1.0  # 2.25 %
     assert read_user_mask(m, (100, 100), "photo").sum() == 225
+
+
+def test_the_checks_accept_what_is_valid(tmp_path):
+    from neuhead.commands import _checks as check
+    from neuhead.commands.export import _faces
+
+    assert _faces("all") is None and _faces("ALL") is None and _faces("1200") == 1200
+    assert check.device("cpu") == "cpu" and check.device("auto") in ("cpu", "cuda")
+    check.resolution("--resolution", 32)
+    check.output_dir("--out", tmp_path / "new" / "deeper")  # creatable, and not created
+    check.output_file("--report", tmp_path / "a" / "r.json")
+    assert list(tmp_path.iterdir()) == []
