@@ -68,12 +68,13 @@ def render_textured(vertices, faces, uv, texture, K, c2w, width, height, shade: 
     uvs = (uv[tri] * r.bary.reshape(-1, 3)[hit][..., None]).sum(1)
     img = np.zeros((width * height, 3), np.float32)
     img[hit] = sample_texture(texture, uvs)
-    if shade:
-        _, d = camera_rays(K, c2w, width, height)
-        p = vertices[tri]
+    if shade:  # head-light Lambert per face: |n · direction from the camera to the face's centre|
+        fids, inv = np.unique(r.face.ravel()[hit], return_inverse=True)
+        p = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)[fids]]
         n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
-        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-        img[hit] *= (0.35 + 0.65 * np.abs((n * d[hit]).sum(1)))[:, None]
+        d = p.mean(1) - np.asarray(c2w, dtype=np.float64)[:3, 3]
+        lam = np.abs((n * d).sum(1)) / np.maximum(np.linalg.norm(n, axis=1) * np.linalg.norm(d, axis=1), 1e-12)
+        img[hit] *= (0.35 + 0.65 * lam[inv])[:, None]
     return img.reshape(height, width, 3), r.hit
 
 

@@ -1,7 +1,9 @@
 """The fit job end to end: a Scene in, a fitted Reconstruction and its files out.
 
-Outputs in ``out_dir``: ``mesh.ply`` (world frame, vertex colours), ``head.glb``, ``head.obj`` (+ mtl/png),
-``report.json``, ``cameras.npz`` (refined cameras, NeuS format) and ``checkpoint.safetensors``.
+Outputs in ``out_dir``: ``mesh.ply`` (world frame, vertex colours), ``head.glb``, ``head.obj`` (+ mtl/png; the
+texture projected from the input photos, the field elsewhere), ``viewer.html`` (offline 3D view of head.glb),
+``preview.png``, ``turntable.png``/``.gif``, ``report.json``, ``cameras.npz`` (refined cameras, NeuS format)
+and ``checkpoint.safetensors``.
 Everything but the checkpoint (which must survive a kill mid-run) is written once, atomically, at the end.
 """
 
@@ -41,7 +43,14 @@ class OutputOptions:
     units: str = "m"
     """units of the GLB/OBJ (glTF expects metres)"""
     previews: bool = True
-    """write preview_view{i}.png (input | render) and turntable.png"""
+    """write preview.png (each input | the textured mesh at its refined camera), turntable.png and turntable.gif"""
+    texture_source: str = "photo"
+    """"photo": the texture is projected from the input photos where they see the head, the field fills the
+    rest; "field": the radiance field alone"""
+    world_units: str | None = None
+    """world units of the input ("mm", "cm", "m") when its own are unknown; None: guessed from the head's size"""
+    viewer: bool = True
+    """write viewer.html (head.glb and three.js in one offline page)"""
 
 
 def result_reconstruction(result: FitResult, cfg: FitConfig) -> Reconstruction:
@@ -69,13 +78,13 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     recon = result_reconstruction(result, cfg)
 
     t0, wall0 = time.perf_counter(), time.time()
-    export_report = write_outputs(recon, out_dir, outputs)
+    export_report = write_outputs(recon, out_dir, outputs, scene)
     t1 = time.perf_counter()
     log.info("wrote %s (%.1f s)", ", ".join(_written_since(out_dir, wall0)), t1 - t0)
     if outputs.previews:
         from neuhead.preview import write_previews
 
-        previews = write_previews(recon, scene, out_dir)
+        previews = write_previews(export_report.textured, recon.cameras, scene.images, scene.masks, out_dir)
         log.info("wrote %s (%.1f s)", ", ".join(p.name for p in previews), time.perf_counter() - t1)
     t2 = time.perf_counter()
     timings = dict(result.timings, meshes_and_assets=t1 - t0, previews=t2 - t1, outputs=t2 - t0)
@@ -112,9 +121,7 @@ def _written_since(out_dir: Path, wall: float) -> list[str]:
 
 def _export_summary(report) -> dict:
     """The JSON-able part of meshing's ExportReport (units, axis conversion, sizes)."""
-    from dataclasses import asdict, is_dataclass
-
-    return _jsonable(asdict(report)) if is_dataclass(report) else {}
+    return _jsonable(report.as_dict()) if hasattr(report, "as_dict") else {}
 
 
 def _finalise_checkpoint(path: Path, recon: Reconstruction) -> None:
@@ -136,17 +143,25 @@ def _jsonable(o):
     return json.loads(json.dumps(o, default=_json_default))
 
 
-def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions):
-    """mesh.ply (world frame, vertex colours), head.glb and head.obj (decimated, textured; meshed and baked
-    once for both), cameras.npz. Returns meshing's ExportReport (scale/axis conversion, face counts)."""
+def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions, scene: Scene | None = None):
+    """mesh.ply (world frame, vertex colours), head.glb and head.obj (decimated, textured — from ``scene``'s
+    photos unless ``outputs.texture_source`` is "field"; meshed and baked once for both), viewer.html,
+    cameras.npz. Returns meshing's ExportReport (scale/axis conversion, face counts, the textured mesh)."""
     from meshing.export import export_asset
 
     mesh = recon.extract_mesh(outputs.mesh_resolution)
     with atomic_path(out_dir / "mesh.ply") as tmp:
         mesh.export(tmp, file_type="ply")
+    units, notes = recon.export_units(outputs.world_units)
+    views = recon.photo_views(scene) if scene is not None and outputs.texture_source == "photo" else None
     report = export_asset(recon.sdf_fn, recon.color_fn, recon.to_world, [out_dir / "head.glb", out_dir / "head.obj"],
-                          world_units=recon.world_units, faces=outputs.faces, texture=outputs.texture,
-                          units=outputs.units, resolution=outputs.mesh_resolution)
+                          world_units=units, views=views, notes=notes, texture_source=outputs.texture_source,
+                          faces=outputs.faces, texture=outputs.texture, units=outputs.units,
+                          resolution=outputs.mesh_resolution)
+    if outputs.viewer:
+        from meshing.viewer import write_viewer
+
+        write_viewer(out_dir / "head.glb", title="neuhead head")
     if recon.cameras is not None:
         write_cameras_npz(out_dir / "cameras.npz", recon.cameras, recon.to_world)
     return report

@@ -17,6 +17,28 @@ from neuhead.train.checkpoint import load_checkpoint
 from neuhead.train.fit import CHECKPOINT_NAME
 
 
+UNIT_GUESS_FACTOR = 2.0
+"""a head may be this many times smaller or larger than the canonical one and still say its units"""
+UNIT_MM = {"mm": 1.0, "cm": 0.1, "m": 0.001}
+"""world units per millimetre of each unit a guess can name"""
+
+
+def guess_units(world_units_per_mm: float) -> str | None:
+    """The unit ("mm", "cm", "m") whose size makes the head head-sized, or None when none fits.
+
+    ``world_units_per_mm``: world units per millimetre of head, e.g. ``scene.world_scale / CANONICAL_SCALE_MM``
+    for a head placed in the canonical frame (the unit sphere is 200 mm of head). A unit is named when the
+    value is within a factor ``UNIT_GUESS_FACTOR`` of its size (≈ 1 → mm, ≈ 0.1 → cm, ≈ 0.001 → m).
+    """
+    x = float(world_units_per_mm)
+    if not np.isfinite(x) or x <= 0:
+        return None
+    for name, per_mm in UNIT_MM.items():
+        if abs(np.log(x / per_mm)) <= np.log(UNIT_GUESS_FACTOR):
+            return name
+    return None
+
+
 @dataclass
 class Reconstruction:
     """One fitted scene of a MultiNeuS model.
@@ -128,11 +150,53 @@ class Reconstruction:
 
         return fn
 
-    def export(self, path: str | Path, **options):
-        """Write the head to ``path`` (.glb, .obj or .ply) with the export pipeline of ``meshing``."""
+    def export_units(self, override: str | None = None) -> tuple[str, list[str]]:
+        """World units for the export and the notes that say how they were chosen.
+
+        ``override`` ("mm", "cm", "m") wins; known units are kept; unknown ("unit") ones are guessed from
+        the head's size in the canonical frame (:func:`guess_units`), and stay "unit" when no unit fits.
+        """
+        from neuhead.data.canonical import CANONICAL_SCALE_MM
+
+        if override is not None:
+            if override not in UNIT_MM:
+                raise InputError(f"--world-units {override!r}: expected one of {', '.join(UNIT_MM)}")
+            return override, [f"world units set to {override} by the user"]
+        if self.world_units != "unit":
+            return self.world_units, []
+        per_mm = self.world_scale / CANONICAL_SCALE_MM
+        guess = guess_units(per_mm)
+        if guess is None:
+            return "unit", []
+        return guess, [f"the input's world units are unknown; the head's size ({per_mm:.3g} world units per mm of "
+                       f"the canonical head) says {guess}, so they were taken as {guess} (GLB in metres); "
+                       "pass --world-units to override"]
+
+    def photo_views(self, scene) -> list:
+        """The scene's images and masks with this fit's (refined) cameras, as :class:`meshing.texture.PhotoView`
+        in the unit frame — what a photo texture bake projects."""
+        from meshing.texture import PhotoView
+
+        cams = self.cameras if self.cameras is not None else scene.cameras
+        if len(cams) != len(scene) or (cams.width, cams.height) != (scene.width, scene.height):
+            raise InputError(f"the scene's {len(scene)} images of {scene.width}x{scene.height} do not match the fit's "
+                             f"{len(cams)} cameras of {cams.width}x{cams.height}")
+        return [PhotoView(scene.images[i], cams.K[i], cams.c2w[i], None if scene.masks is None else scene.masks[i])
+                for i in range(len(scene))]
+
+    def export(self, path: str | Path, scene=None, texture_source: str = "photo", world_units: str | None = None,
+               **options):
+        """Write the head to ``path`` (.glb, .obj or .ply) with the export pipeline of ``meshing``.
+
+        ``scene``: the input Scene; with it and ``texture_source="photo"`` the texture is projected from its
+        photos at the refined cameras (the field fills the rest). ``world_units`` overrides unknown units.
+        """
         from meshing.export import export_asset
 
-        return export_asset(self.sdf_fn, self.color_fn, self.to_world, path, world_units=self.world_units, **options)
+        units, notes = self.export_units(world_units)
+        views = self.photo_views(scene) if scene is not None and texture_source == "photo" else None
+        return export_asset(self.sdf_fn, self.color_fn, self.to_world, path, world_units=units, views=views,
+                            notes=notes, texture_source=texture_source, **options)
 
 
 def load_reconstruction(path: str | Path) -> Reconstruction:

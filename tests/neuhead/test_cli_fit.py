@@ -27,7 +27,7 @@ def test_fit_from_scratch_gives_a_world_frame_mesh_near_the_truth(case, tmp_path
                "--resolution", "96", "--no-progress"])
     assert rc == 0
     for name in ("mesh.ply", "head.glb", "head.obj", "report.json", "checkpoint.safetensors", "cameras.npz",
-                 "turntable.png", "preview_view0.png"):
+                 "turntable.png", "turntable.gif", "preview.png", "viewer.html"):
         assert (out / name).is_file(), name
     mesh = trimesh.load(out / "mesh.ply", process=False)
     # world frame, millimetres: the object is ~215 mm tall around (120, -2.5, 300)
