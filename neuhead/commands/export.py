@@ -27,6 +27,12 @@ def add_parser(sub) -> None:
     p.add_argument("--texture", type=int, default=2048, help="texture size in texels (1024 or 2048)")
     p.add_argument("--units", choices=("mm", "cm", "m"), default="m",
                    help="units of OBJ/PLY coordinates (GLB is always metres)")
+    p.add_argument("--texture-source", choices=("photo", "field"), default="photo",
+                   help="photo: project the fit's input photos (re-read from the path the fit recorded) at the "
+                        "refined cameras where they see the head, the field elsewhere; field: the radiance field alone")
+    p.add_argument("--world-units", choices=("mm", "cm", "m"), default=None,
+                   help="units of the input's world frame when the input did not say (default: guessed from the "
+                        "head's size; the report notes the guess)")
     p.add_argument("--resolution", type=int, default=256, help="marching-cubes grid resolution (cells per axis)")
     p.add_argument("--dense", action="store_true", help="evaluate the full grid (reference path; slower)")
     p.add_argument("--fill-holes", action="store_true", help="close open boundaries such as the neck cut")
@@ -113,6 +119,26 @@ def _load_reconstruction(path: Path):
     return load_reconstruction(path)
 
 
+def input_scene(recon):
+    """The fit's input Scene, re-read from the input path its report recorded (for a photo texture), or
+    (None, a note saying why the texture comes from the field alone)."""
+    from neuhead.data.load import load_input
+    from neuhead.errors import InputError
+
+    settings = (recon.report or {}).get("settings", {})
+    path = settings.get("input")
+    if not path or not Path(path).exists():
+        where = f"the fit's input {path} was not found" if path else "the run does not record its input"
+        return None, (f"texture from the field alone: {where} (a photo texture re-reads the input photos; "
+                      "--texture-source field silences this)")
+    try:
+        scene = load_input(Path(path), views=settings.get("views"), mask=settings.get("mask"))
+        recon.photo_views(scene)  # same views and sizes as the fit's cameras
+    except (InputError, ValueError) as e:
+        return None, f"texture from the field alone: {e}"
+    return scene, None
+
+
 def run(args) -> int:
     from meshing.export import export_asset
 
@@ -120,8 +146,12 @@ def run(args) -> int:
 
     check_options(args)  # fail before loading anything
     recon = _load_reconstruction(args.checkpoint)
+    units, notes = recon.export_units(args.world_units)
+    scene, note = input_scene(recon) if args.texture_source == "photo" else (None, None)
+    notes += [note] if note else []
     report = export_asset(
-        recon.sdf_fn, recon.color_fn, recon.to_world, args.out, world_units=recon.world_units,
+        recon.sdf_fn, recon.color_fn, recon.to_world, args.out, world_units=units, notes=notes,
+        views=recon.photo_views(scene) if scene is not None else None, texture_source=args.texture_source,
         sdf_module=recon.sdf_module() if args.sdf_net else None,
         resolution=args.resolution, hierarchical=not args.dense, fill_holes=args.fill_holes,
         faces=args.faces, texture=args.texture, units=args.units,

@@ -25,6 +25,12 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.safetensors")
     p.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of mesh.ply")
+    p.add_argument("--texture-source", choices=("photo", "field"), default="photo",
+                   help="texture of head.glb/head.obj: photo = the input photos projected where they see the head, "
+                        "the field elsewhere; field = the radiance field alone")
+    p.add_argument("--world-units", choices=("mm", "cm", "m"), default=None,
+                   help="units of the input's world frame when the input does not say (NeuS folders); default: "
+                        "guessed from the head's size, noted in report.json")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -94,6 +100,7 @@ def run(args) -> int:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}
     run_fit(scene, args.out, cfg, prior=None if prior is None else prior.model, resume=args.resume,
             progress=not (args.no_progress or getattr(args, "quiet", False)),
-            outputs=OutputOptions(mesh_resolution=args.resolution),
+            outputs=OutputOptions(mesh_resolution=args.resolution, texture_source=args.texture_source,
+                                  world_units=args.world_units),
             device=device, settings=settings)
     return 0
