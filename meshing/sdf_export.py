@@ -12,6 +12,7 @@ translation): ``sdf_world(p) = s · sdf_unit(to_world⁻¹ p)``.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,11 @@ def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str 
         warnings.simplefilter("ignore", DeprecationWarning)
         if fmt == "torchscript":
             traced = torch.jit.trace(wrapped, example, check_trace=False)
-            torch.jit.save(traced, str(tmp), _extra_files={"neuhead.json": meta})
+            # serialised in memory, written by Python: torch.jit.save onto a full disk aborts the process
+            # (c10::Error thrown from PyTorchStreamWriter's destructor) instead of raising
+            buf = io.BytesIO()
+            torch.jit.save(traced, buf, _extra_files={"neuhead.json": meta})
+            tmp.write_bytes(buf.getvalue())
         else:
             try:
                 import onnx  # the exporter needs it; also used for the metadata

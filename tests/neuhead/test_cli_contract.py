@@ -419,3 +419,18 @@ def test_the_checks_accept_what_is_valid(tmp_path):
     check.output_dir("--out", tmp_path / "new" / "deeper")  # creatable, and not created
     check.output_file("--report", tmp_path / "a" / "r.json")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt, name", [("torchscript", "n.pt"), ("onnx", "n.onnx")])
+def test_disk_full_sdf_network_is_an_export_error_not_an_abort(full_disk, fmt, name):
+    import torch
+
+    from meshing.errors import ExportError
+    from meshing.sdf_export import export_sdf_network
+
+    _fill(full_disk, 0)
+    before = snapshot(full_disk)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 300), torch.nn.Linear(300, 300), torch.nn.Linear(300, 1))
+    with pytest.raises(ExportError, match=rf"{name}: cannot be written \(No space left on device\)"):
+        export_sdf_network(net, np.eye(4), full_disk / name, fmt)
+    assert snapshot(full_disk) == before
