@@ -37,8 +37,13 @@ def run(args) -> int:
                         seed=args.seed, hair=not args.no_hair, workers=args.workers)
     check_config(cfg)
     check.output_dir("--out", args.out)
-    with tqdm(total=args.n, unit="head", disable=args.no_progress, desc="synth") as bar:
-        summary = generate_dataset(args.out, cfg, on_scene=lambda sid: bar.update(1))
+    try:
+        with tqdm(total=args.n, unit="head", disable=args.no_progress, desc="synth") as bar:
+            summary = generate_dataset(args.out, cfg, on_scene=lambda sid: bar.update(1))
+    except OSError as e:  # a few small files are written in place (scene meta, dataset.json)
+        from neuhead.errors import WriteError, write_failure_reason
+
+        raise WriteError(f"{e.filename or args.out}: cannot be written ({write_failure_reason(e)})") from e
     logging.getLogger("neuhead").info("%d heads in %s; contact sheet %s", len(summary.scene_ids), summary.root,
                                       summary.contact_sheet)
     return 0

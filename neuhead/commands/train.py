@@ -101,8 +101,13 @@ def run(args) -> int:
         scenes = load_scenes(dirs, args.views)  # bad scene files are refused before the run folder exists
         geometry = load_geometry(dirs, scenes) if cfg.geometry_iters > 0 else None
         check_writable_dir(args.out)
-        result_model = meta_train(scenes, cfg, args.out, resume=args.resume, progress=not args.no_progress,
-                                  geometry=geometry).model
+        try:
+            result_model = meta_train(scenes, cfg, args.out, resume=args.resume, progress=not args.no_progress,
+                                      geometry=geometry).model
+        except OSError as e:  # the loss log is appended in place; checkpoints raise WriteError themselves
+            from neuhead.errors import WriteError, write_failure_reason
+
+            raise WriteError(f"{e.filename or args.out}: cannot be written ({write_failure_reason(e)})") from e
     import torch.distributed as dist
 
     if args.export is not None and (not dist.is_initialized() or dist.get_rank() == 0):

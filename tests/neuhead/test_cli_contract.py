@@ -434,3 +434,12 @@ def test_disk_full_sdf_network_is_an_export_error_not_an_abort(full_disk, fmt, n
     with pytest.raises(ExportError, match=rf"{name}: cannot be written \(No space left on device\)"):
         export_sdf_network(net, np.eye(4), full_disk / name, fmt)
     assert snapshot(full_disk) == before
+
+
+def test_disk_full_train_is_one_line_naming_the_run_folder(inputs, full_disk, capsys):
+    _fill(full_disk, 0)
+    rc, err = run_cli(["train", str(inputs["data"]), "--out", str(full_disk / "run"), "--iters", "1", "--no-progress"],
+                      capsys)
+    err = [line for line in err if line.startswith("neuhead")]
+    assert rc == 2 and len(err) == 1 and "run" in err[0] and "No space left on device" in err[0], err
+    assert not [p for p in full_disk.rglob("*") if ".tmp" in p.name]
