@@ -277,7 +277,8 @@ META_PRESETS: dict[str, MetaConfig] = {
     # keeps half the geometry loss; rank 128 for >= 256 identities (the basis stays ~0.9 M numbers)
     "heads": MetaConfig(
         model=replace(QUICK_MODEL, rank=128), render=QUICK_RENDER, loss=LossConfig(mask=0.1),
-        geometry_iters=36_000, iters=1500, geometry_lr=3e-3, lr=5e-4, warmup=200, batch_rays=256,
+        geometry_iters=30_000, iters=1000, geometry_lr=3e-3, geometry_points=1024, geometry_surface=512,
+        lr=5e-4, warmup=200, batch_rays=256,
         background_field=False, plateau_patience=1500, cos_anneal_end=0, checkpoint_every=500, log_every=25,
         render_geometry_weight=0.5, render_init_variance=0.5,
     ),

@@ -4,7 +4,11 @@
 
 Per training scene: masked PSNR of the prior's own scene (renders of ``--views`` training views,
 downsampled to ``--res``). Mean scene (``add_scene`` = mean of the scene-specific parameters):
-mesh at 128³ and its Chamfer (mm) to the ICT-FaceKit neutral head in the canonical frame.
+mesh at 128³ and its Chamfer (mm) to the ICT-FaceKit neutral head in the canonical frame, and the
+H3DS score (ICP on the face region, GT -> nearest predicted vertex, mesh at ``--resolution``) against
+the neutral head (bald) and against the mean of the training heads' own meshes (mostly with hair).
+Training identities: the first ``--identities`` scenes' meshes (``--resolution``) against their
+ground truth (synthetic folders: regenerated from the seed), H3DS score and the unaligned distance.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--views", type=int, default=2)
     ap.add_argument("--res", type=int, default=64)
+    ap.add_argument("--identities", type=int, default=8, help="training identities reconstructed and scored")
+    ap.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of scored meshes")
     a = ap.parse_args()
 
     from neuhead.cameras import Cameras
@@ -60,6 +66,30 @@ def main() -> None:
             vals.append(masked_psnr(out["rgb"] * msk[..., None], img * msk[..., None], msk))
         psnrs.append(float(np.mean(vals)))
 
+    # training identities vs their ground truth (H3DS protocol, and unaligned GT -> prediction)
+    from eval.chamfer import evaluate_h3ds, nearest_distances
+    from eval.meshio import MeshData
+    from neuhead.data.synthetic.geometry import HeadGeometry
+
+    def h3ds(mesh, verts, faces, nose, face_region):
+        ev = evaluate_h3ds(MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), "pred"),
+                           MeshData(verts, faces, "gt"), nose_tip=nose, icp_region=face_region)
+        return {"face": ev.face_sphere.mean, "head": ev.head.mean}
+
+    identities = []
+    for k, d in enumerate(dirs[: a.identities]):
+        seed = int(json.loads((d / "ground_truth.json").read_text())["seed"])
+        gt_head = HeadGeometry(seed).gt
+        scene = load_neus(d, views=range(1))
+        mesh_k = Reconstruction(model, k, scene.to_world, "mm", prior.config.render).extract_mesh(a.resolution)
+        row = {"scene": d.name, "seed": seed, "hair": gt_head.hair.max() > 0,
+               **h3ds(mesh_k, gt_head.vertices, gt_head.faces, gt_head.landmarks["nose_tip"], gt_head.regions["face"])}
+        dn = nearest_distances(gt_head.vertices, np.asarray(mesh_k.vertices))
+        row["face_unaligned"] = float(dn[gt_head.regions["face_sphere"]].mean())
+        row["head_unaligned"] = float(dn.mean())
+        row["hair"] = bool(row["hair"])
+        identities.append(row)
+
     # the mean scene vs the ICT neutral head, canonical frame (mm)
     model.add_scene()
     mean = Reconstruction(model, model.n_scenes - 1, CANONICAL_TO_WORLD, "mm", prior.config.render)
@@ -75,6 +105,16 @@ def main() -> None:
     d_pg, d_gp = cKDTree(g).query(p)[0], cKDTree(p).query(g)[0]
     nose = sim.apply(hm.neutral[ids["nose_tip"]][None])[0]
     face = np.linalg.norm(g - nose, axis=1) < 95
+    mesh_hi = mean.extract_mesh(a.resolution)
+    neutral_canon = sim.apply(hm.neutral)
+    face_region = hm.regions["face"]
+    mean_vs_neutral = h3ds(mesh_hi, neutral_canon, hm.faces, nose, face_region)
+    # the mean of the scored training heads' ground-truth vertices (same topology), canonical frame
+    canon = []
+    for row in identities:
+        g_ = HeadGeometry(row["seed"]).gt
+        canon.append(np.asarray(g_.vertices) @ g_.to_canonical[:3, :3].T + g_.to_canonical[:3, 3])
+    mean_vs_train = h3ds(mesh_hi, np.mean(canon, 0), hm.faces, nose, face_region) if canon else None
     card = {
         "per_scene_psnr": psnrs,
         "psnr_mean": float(np.mean(psnrs)),
@@ -82,6 +122,11 @@ def main() -> None:
         "mean_head_chamfer_mm": float((d_pg.mean() + d_gp.mean()) / 2),
         "mean_head_gt_to_pred_mm": float(d_gp.mean()),
         "mean_head_face_sphere_gt_to_pred_mm": float(d_gp[face].mean()),
+        "mean_head_h3ds_vs_neutral_mm": mean_vs_neutral,
+        "mean_head_h3ds_vs_mean_of_scored_training_heads_mm": mean_vs_train,
+        "training_identities": identities,
+        "training_identities_face_median_mm": float(np.median([r["face"] for r in identities])) if identities else None,
+        "training_identities_head_median_mm": float(np.median([r["head"] for r in identities])) if identities else None,
     }
     mesh.export(a.prior / "mean_head.ply")
     print(json.dumps(card, indent=2))

@@ -112,6 +112,7 @@ class HeadGeometry:
         self.scene = o3d.t.geometry.RaycastingScene()
         self.scene.add_triangles(o3d.core.Tensor(head.vertices.astype(np.float32)),
                                  o3d.core.Tensor(model.faces.astype(np.uint32)))
+        self.config = config
         self.shadow_offset_mm = config.render.shadow_offset_mm
         self.shadows = config.render.shadows
         self.threads = config.render.threads
@@ -168,6 +169,8 @@ class HeadGeometry:
                                              nthreads=self.threads).numpy()
             lit = (~occ.astype(bool)).astype(np.float64)
         a = albedo_fast(self.model, self.attr, self.vert_albedo, tri, bary, self.eye_faces, self.hair_faces, self.app)
+        if getattr(self.config, "unlit", False):  # the renderer's unlit look: the albedo itself
+            return nrm, np.clip(a, 0, 1)
         return nrm, shade(a, nrm, lit, self.app)
 
     def surface_at(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
