@@ -1,12 +1,24 @@
 """Geometry quality on fresh synthetic heads (identities NOT in the prior's training set), H3DS protocol.
 
-For each head and each view configuration (1 = frontal, 3 = frontal/left/right) it scores, with the
-H3DS toolbox metric of ``eval`` (GT vertex -> nearest predicted vertex after ICP, mm):
-(i) the prior's mean head, (ii) ``--no-prior`` NeuS on the same views, (iii) stage 1 only (the mesh at the
-end of stage 1 of the full fit), (iv) full two-stage fitting. Prints a Markdown table (median over heads)
-and writes JSON.
+Every test head goes through the path a user's scene takes: it is written as a NeuS/IDR folder whose
+``scale_mat`` is NOT the canonical frame (a sphere 1.3x larger, shifted 60/-30/40 mm), read back with
+``load_input`` and placed in the canonical head frame from its images alone (``neuhead.data.placement``).
+Two looks: ``train`` (the training renders' lighting, 360 rig at 0.6 m) and ``other`` (unlit albedo, a
+15 deg field of view from 1.37 m, ``--other-res``, default 512²), so the numbers cannot be won by
+matching the training renders. View configs: 1 = frontal, 3 = frontal/left/right.
 
-    python benchmarks/bench_quality.py --heads 2 --out runs/quality [--seed 9000000] [--resolution 256]
+Rows (H3DS toolbox metric: GT vertex -> nearest predicted vertex after ICP with scale, mm; beside it the
+prediction -> truth direction, which sees inner walls and floaters):
+
+- ``mean_placed``: the ICT-FaceKit mean head (the model's neutral: skin, eyes, neck), placed by the
+  *estimated* canonical frame, no fitting. Every fitting method must beat it.
+- ``prior_mean``: the prior's mean head in the estimated frame, no fitting.
+- ``scratch``: NeuS from scratch in the file's frame (``--scratch``).
+- ``before``: the prior fitted in the file's own ``scale_mat`` frame, as before placement (``--before``).
+- ``stage1`` / ``full``: stage 1 only / full two-stage fitting in the estimated frame.
+- ``full_gtframe``: full fitting in the ground-truth canonical frame (``--gt-frame``): the placement's cost.
+
+    python benchmarks/bench_quality.py --heads 4 --configs 1 --looks train,other --before --out runs/quality
 """
 
 from __future__ import annotations
@@ -14,10 +26,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+#: a foreign scale_mat: the canonical sphere scaled by this and shifted by that (mm)
+FOREIGN_SCALE = 1.3
+FOREIGN_SHIFT_MM = (60.0, -30.0, 40.0)
+
+ROWS = {"mean_placed": "mean head, placed (no fit)", "prior_mean": "prior mean head, placed (no fit)",
+        "scratch": "no prior (NeuS), file frame", "before": "prior fit in the file's frame (before)",
+        "stage1": "stage 1 only, placed", "full": "full fitting, placed", "full_gtframe": "full fitting, GT frame"}
 
 
 def score(mesh, gt) -> dict[str, float]:
@@ -27,7 +49,42 @@ def score(mesh, gt) -> dict[str, float]:
     ev = evaluate_h3ds(MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), "pred"),
                        MeshData(gt.vertices, gt.faces, "gt"), nose_tip=gt.landmarks["nose_tip"],
                        icp_region=gt.regions["face"])
-    return {"face": ev.face_sphere.mean, "head": ev.head.mean}
+    # face/head: the H3DS toolbox direction (ground truth -> prediction); *_acc: prediction -> truth, which
+    # an inner wall or a floater cannot hide from (issue 16)
+    return {"face": ev.face_sphere.mean, "head": ev.head.mean, "face_acc": ev.face_sphere.accuracy,
+            "head_acc": ev.head.accuracy, "icp_scale": float(ev.face_sphere.alignment.scale)}
+
+
+def foreign_frame(scene):
+    """The same world and images with a scale_mat that is not the canonical frame; no landmarks."""
+    T = scene.to_world.copy()
+    T[:3, :3] *= FOREIGN_SCALE
+    T[:3, 3] += np.asarray(FOREIGN_SHIFT_MM)
+    return replace(scene, cameras=scene.world_cameras().transformed(np.linalg.inv(T)), to_world=T, landmarks=None)
+
+
+def mean_head_placed(placed_scene):
+    """The ICT neutral head put in the scene's world by its estimated canonical frame (no fitting)."""
+    import trimesh
+
+    from neuhead.data.canonical import canonical_similarity
+    from neuhead.data.synthetic.head import load_head_model
+
+    model = load_head_model()
+    lms = {k: model.neutral[i] for k, i in model.landmark_ids().items()}
+    to_can = canonical_similarity(lms)  # ICT model mm -> canonical mm
+    v = placed_scene.placement.similarity.inverse().apply(to_can.apply(model.neutral))
+    return trimesh.Trimesh(v, model.faces, process=False)
+
+
+def render_head(seed: int, look: str, n_views: int, res: int, other_res: int):
+    from neuhead.data.synthetic.scene import SynthConfig, make_head_scene
+
+    if look == "train":
+        return make_head_scene(seed, n_views=n_views, res=res, rig="360")
+    if look == "other":
+        return make_head_scene(seed, n_views=n_views, res=other_res, rig="360tele", config=SynthConfig(unlit=True))
+    raise SystemExit(f"--looks: unknown look {look!r} (train, other)")
 
 
 def main() -> None:
@@ -35,87 +92,109 @@ def main() -> None:
     ap.add_argument("--heads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=9_000_000)
     ap.add_argument("--views", type=int, default=24, help="rendered views per head (360 rig) to pick F/L/R from")
-    ap.add_argument("--res", type=int, default=128)
+    ap.add_argument("--res", type=int, default=256, help="image size of the train look")
+    ap.add_argument("--other-res", type=int, default=512, help="image size of the other look")
+    ap.add_argument("--looks", default="train", help="comma-separated: train, other")
     ap.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of every mesh")
     ap.add_argument("--prior", default=None, help="prior folder (default: shipped)")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--configs", default="1,3")
     ap.add_argument("--fit-iters", type=int, default=None, help="total iterations of the prior fit (default: the preset's)")
-    ap.add_argument("--only-full", action="store_true", help="run only (iii)/(iv), e.g. to try another --fit-iters")
-    ap.add_argument("--scratch-from", type=Path, default=None,
-                    help="quality.json of an earlier run: reuse its (ii) rows (same seed and views) instead of refitting")
+    ap.add_argument("--scratch", action="store_true", help="also fit NeuS from scratch (slow)")
+    ap.add_argument("--before", action="store_true", help="also fit the prior in the file's frame (as before placement)")
+    ap.add_argument("--gt-frame", action="store_true", help="also fit the prior in the ground-truth canonical frame")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
 
+    import torch
+
     from neuhead.api import fit_config
     from neuhead.data.h3ds import default_views_configs
-    from neuhead.data.synthetic.scene import make_head_scene
+    from neuhead.data.load import load_input
+    from neuhead.data.neus import write_neus
     from neuhead.pipeline import result_reconstruction
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
     from neuhead.train.fit import fit_scene
 
     a.out.mkdir(parents=True, exist_ok=True)
-    earlier = {}
-    if a.scratch_from is not None:
-        earlier = {(r["seed"], r["views"]): r for r in json.loads(a.scratch_from.read_text()) if "scratch" in r}
     rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench_quality_"))
+
+    def prior_fit(scene, row_key, row, stage1_too=False):
+        prior = load_prior(a.prior)
+        prior.model.add_scene()
+        cfg = fit_config(a.preset, prior.config.model, a.fit_iters, seed=0)
+        stage1 = {}
+
+        def on_end(stage, model):
+            if stage1_too and stage.name == "stage1":
+                stage1["mesh"] = Reconstruction(model, model.n_scenes - 1, scene.to_world, "mm").extract_mesh(a.resolution)
+
+        t = time.perf_counter()
+        res = fit_scene(scene, cfg, model=prior.model, progress=False, on_stage_end=on_end)
+        row[f"{row_key}_s"] = time.perf_counter() - t
+        if stage1_too:
+            row["stage1"] = score(stage1["mesh"], gt)
+        mesh = result_reconstruction(res, cfg).extract_mesh(a.resolution)
+        row[row_key] = score(mesh, gt)
+        return mesh
+
     for h in range(a.heads):
         seed = a.seed + h
-        scene, gt = make_head_scene(seed, n_views=a.views, res=a.res, rig="360")
-        configs = default_views_configs(scene)
-        for vc in a.configs.split(","):
-            views = configs[vc]
-            sub = scene.subset(views)
-            row = {"seed": seed, "views": vc, "view_idx": views, "fit_iters": a.fit_iters}
-            if not a.only_full:
-                # (i) mean head
+        for look in a.looks.split(","):
+            scene, gt = render_head(seed, look, a.views, a.res, a.other_res)
+            configs = default_views_configs(scene)  # chosen from the true cameras: benchmark set-up, not the fit
+            for vc in a.configs.split(","):
+                views = configs[vc]
+                folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")
+                placed = load_input(folder)  # the user's path: images + cameras -> canonical frame
+                p = placed.placement
+                row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters,
+                       "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
+                                                                       "warnings": list(p.warnings)}}
+                row["mean_placed"] = score(mean_head_placed(placed), gt)
                 prior = load_prior(a.prior)
                 k = prior.model.add_scene()
-                row["mean"] = score(Reconstruction(prior.model, k, scene.to_world, "mm").extract_mesh(a.resolution), gt)
-                # (ii) no prior (the scratch fit does not depend on the prior, so an earlier run can be reused)
-                if (seed, vc) in earlier:
-                    row["scratch"], row["scratch_s"] = earlier[seed, vc]["scratch"], earlier[seed, vc]["scratch_s"]
-                    row["scratch_from"] = str(a.scratch_from)
-                else:
+                row["prior_mean"] = score(Reconstruction(prior.model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt)
+                if a.scratch:
                     t = time.perf_counter()
                     cfg = fit_config(a.preset, None, None, seed=0)
-                    res = fit_scene(sub, cfg, progress=False)
+                    res = fit_scene(load_input(folder, frame="file"), cfg, progress=False)
                     row["scratch"] = score(result_reconstruction(res, cfg).extract_mesh(a.resolution), gt)
                     row["scratch_s"] = time.perf_counter() - t
-            # (iii) stage 1 and (iv) full fitting, one run
-            prior = load_prior(a.prior)
-            prior.model.add_scene()
-            cfg = fit_config(a.preset, prior.config.model, a.fit_iters, seed=0)
-            stage1 = {}
+                if a.before:
+                    prior_fit(load_input(folder, frame="file"), "before", row)
+                mesh = prior_fit(placed, "full", row, stage1_too=True)
+                mesh.export(a.out / f"head{seed}_{look}_v{vc}_full.ply")
+                if a.gt_frame:
+                    prior_fit(scene.subset(views), "full_gtframe", row)
+                row["threads"] = torch.get_num_threads()
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                (a.out / "quality.json").write_text(json.dumps(rows, indent=2))
+    print_table(rows)
 
-            def on_end(stage, model):
-                if stage.name == "stage1":
-                    stage1["mesh"] = Reconstruction(model, model.n_scenes - 1, scene.to_world, "mm").extract_mesh(a.resolution)
 
-            t = time.perf_counter()
-            res = fit_scene(sub, cfg, model=prior.model, progress=False, on_stage_end=on_end)
-            row["full_s"] = time.perf_counter() - t
-            row["stage1"] = score(stage1["mesh"], gt)
-            rec = result_reconstruction(res, cfg)
-            mesh = rec.extract_mesh(a.resolution)
-            row["full"] = score(mesh, gt)
-            mesh.export(a.out / f"head{seed}_v{vc}_full.ply")
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            (a.out / "quality.json").write_text(json.dumps(rows, indent=2))
-
-    print("\n| views | method | face_sphere (mm) | full head (mm) |\n| --- | --- | --- | --- |")
-    names = {"mean": "(i) prior mean head", "scratch": "(ii) no prior (NeuS)", "stage1": "(iii) stage 1 only",
-             "full": "(iv) full fitting"}
-    for vc in a.configs.split(","):
-        sel = [r for r in rows if r["views"] == vc]
-        for key, label in names.items():
-            if key not in sel[0]:
+def print_table(rows: list[dict]) -> None:
+    print("\n| look | views | method | face (mm) | head (mm) | face pred->gt | head pred->gt | ICP scale range |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for look in dict.fromkeys(r["look"] for r in rows):
+        for vc in dict.fromkeys(r["views"] for r in rows):
+            sel = [r for r in rows if r["views"] == vc and r["look"] == look]
+            if not sel:
                 continue
-            f = statistics.median(r[key]["face"] for r in sel)
-            hh = statistics.median(r[key]["head"] for r in sel)
-            print(f"| {vc} | {label} | {f:.2f} | {hh:.2f} |")
+            for key, label in ROWS.items():
+                if key not in sel[0]:
+                    continue
+
+                def med(k):
+                    v = [r[key][k] for r in sel if r[key].get(k) is not None]
+                    return f"{statistics.median(v):.2f}" if v else "-"
+
+                sc = [r[key]["icp_scale"] for r in sel]
+                print(f"| {look} | {vc} | {label} | {med('face')} | {med('head')} | {med('face_acc')} | "
+                      f"{med('head_acc')} | {min(sc):.3f}-{max(sc):.3f} |")
 
 
 if __name__ == "__main__":

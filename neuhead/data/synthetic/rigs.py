@@ -11,7 +11,7 @@ elevation, closer (≈ 0.6 m). View 0 is always frontal; in ``portrait`` views 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,7 +50,9 @@ PORTRAIT = RigConfig(azimuth_deg=(-45.0, 45.0), elevation_deg=(-8.0, 15.0), dist
                      frame_mm=340.0, focal_jitter=0.05, principal_jitter=0.04, roll_deg=4.0)
 RIG_360 = RigConfig(azimuth_deg=(-180.0, 180.0), elevation_deg=(-15.0, 45.0), distance_mm=600.0, distance_jitter=0.1,
                     frame_mm=360.0, focal_jitter=0.05, principal_jitter=0.03, roll_deg=4.0, all_around=True)
-RIGS = {"portrait": PORTRAIT, "360": RIG_360}
+RIG_360_TELE = replace(RIG_360, distance_mm=1367.0, elevation_deg=(-10.0, 30.0))
+"""the 360 rig from 1.37 m: a 15 deg field of view over the same 360 mm frame (a test look, never trained on)"""
+RIGS = {"portrait": PORTRAIT, "360": RIG_360, "360tele": RIG_360_TELE}
 
 
 def view_angles(rig: RigConfig, n_views: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

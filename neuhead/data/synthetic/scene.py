@@ -25,6 +25,8 @@ class SynthConfig:
     """identity / expression / hair sampling"""
     render: RenderConfig = RenderConfig()
     """renderer settings"""
+    unlit: bool = False
+    """render the albedo texture without lighting or shadows (a look the training heads never have)"""
 
 
 @dataclass(eq=False)
@@ -131,7 +133,8 @@ def synthesize(seed: int, n_views: int = 32, res: int = 256, rig: str | RigConfi
     hair_faces = (attr[:, 3] > 0)[model.faces].any(1) & ~eye_faces
 
     def shade_fn(tri, bary, pts, nrm, lit):
-        return shade(albedo_fast(model, attr, vert_albedo, tri, bary, eye_faces, hair_faces, app), nrm, lit, app)
+        a = albedo_fast(model, attr, vert_albedo, tri, bary, eye_faces, hair_faces, app)
+        return np.clip(a, 0, 1) if config.unlit else shade(a, nrm, lit, app)
 
     out = renderer.render(cams, shade_fn, app.light_dir, background(app, res, res))
     info = {"seed": int(seed), "rig": rig if isinstance(rig, str) else "custom", "identity": head.identity.tolist(),
