@@ -88,6 +88,8 @@ def check_options(args) -> None:
 def run(args) -> int:
     from dataclasses import replace
 
+    import numpy as np
+
     from eval.chamfer import EvalConfig
     from eval.evaluate import evaluate_files
     from eval.meshio import EvalInputError
@@ -104,13 +106,14 @@ def run(args) -> int:
                              protocol=args.protocol, config=cfg)
     except EvalInputError as e:
         raise InputError(str(e)) from None
+    except np.linalg.LinAlgError as e:  # ICP on meshes that do not overlap (another frame, far apart)
+        raise InputError(f"{args.pred} vs {args.gt}: the alignment failed ({e}); are both meshes in the same "
+                         "frame and units? (--pred-landmarks gives ICP a coarse start)") from None
     ev, gt = res.evaluation, res.gt
     summary = {"pred": str(args.pred), "gt": str(args.gt), **ev.summary()}
     if args.out is not None:
         write_json(args.out, summary)
     if args.heatmap is not None:
-        import numpy as np
-
         from eval.plots import error_heatmap
 
         err = np.full(len(gt.vertices), np.nan)

@@ -99,6 +99,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     sphere = trimesh.creation.icosphere(subdivisions=2, radius=100.0)
     pred = d / "pred.ply"
     sphere.export(pred)
+    far = d / "far.ply"  # the same sphere 5 m away: ICP cannot align it
+    sphere.copy().apply_translation([5000.0, 0, 0]).export(far)
     gt = d / "gt.obj"
     sphere.export(gt)
     h3ds = d / "h3ds"
@@ -107,7 +109,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     empty.mkdir()
     return dict(run=run, ckpt=ckpt, data=data, case=case, hole=hole, nomask=nomask, photo=photo, black=black, white=white, tiny=tiny,
                 small=small, trunc=trunc, junk=junk, badjson=badjson, badmeta=badmeta, truncated=truncated,
-                pred=pred, gt=gt, h3ds=h3ds, empty=empty)
+                pred=pred, far=far, gt=gt, h3ds=h3ds, empty=empty)
 
 
 def snapshot(root: Path) -> dict[str, int]:
@@ -200,6 +202,7 @@ CASES = [
     ("eval-heatmap-suffix", V + ["--heatmap", "{w}/h.txt"], "--heatmap"),
     ("eval-out-is-heatmap", V + ["--out", "{w}/h.png", "--heatmap", "{w}/h.png"], "the same file"),
     ("eval-landmarks-missing", ["eval", "{pred}", "{gt}", "--landmarks", "{w}/lm.txt"], "--landmarks"),
+    ("eval-meshes-far-apart", ["eval", "{far}", "{gt}", "--nose-tip", "0,0,100"], "far.ply vs"),
     # --- bench
     ("bench-prior-bad", ["bench", "h3ds", "--root", "{h3ds}", "--out", "{w}/b", "--prior", "{junk}"], "--prior"),
     ("bench-resolution-0", B + ["--resolution", "0"], "--resolution 0"),
