@@ -249,7 +249,8 @@ def export_asset(
     grid_file = None
     if options.sdf_grid is not None:
         t = time.perf_counter()
-        info = write_sdf_grid(sdf_fn, to_world, f"{stem}_sdf.npz", options.sdf_grid, world_units)
+        info = write_sdf_grid(sdf_fn, to_world, f"{stem}_sdf.npz", options.sdf_grid, world_units,
+                              solid=options.mesh.solid, seal=options.mesh.seal)
         written.append(info.path)
         grid_file = Path(info.path).name
         seconds["sdf_grid"] = time.perf_counter() - t

@@ -37,6 +37,9 @@ class MeshConfig:
     """coarse level and Lipschitz safety factor of the hierarchical path"""
     solid: bool = True
     """re-sign positive grid points not connected to the grid boundary (a hollow field) before marching cubes"""
+    seal: float = 0.1
+    """with ``solid``: also re-sign hollows whose openings are narrower than 2·seal (unit-frame distance; 0.1 =
+    20 mm of a head, e.g. a fitted head open at the unseen crown); 0 = only fully enclosed hollows"""
     largest_component: bool = True
     """drop floaters: keep only the connected component with the most faces"""
     fill_holes: bool = False
@@ -71,9 +74,10 @@ def extract_surface(sdf_fn: SDFFn, config: MeshConfig = MeshConfig()) -> Surface
     """
     t0 = time.perf_counter()
     if config.hierarchical:
-        raw = hierarchical_marching_cubes(sdf_fn, config.grid, config.hierarchy, solid=config.solid)
+        raw = hierarchical_marching_cubes(sdf_fn, config.grid, config.hierarchy, solid=config.solid,
+                                          seal=config.seal / config.grid.voxel)
     else:
-        raw = dense_marching_cubes(sdf_fn, config.grid, solid=config.solid)
+        raw = dense_marching_cubes(sdf_fn, config.grid, solid=config.solid, seal=config.seal / config.grid.voxel)
     v, f = raw.vertices, raw.faces
     if config.largest_component:
         v, f = cleanup.largest_component(v, f)

@@ -145,14 +145,16 @@ def _marching_cubes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v, f.astype(np.int64)
 
 
-def dense_marching_cubes(sdf_fn: SDFFn, grid: GridConfig = GridConfig(), solid: bool = True) -> RawMesh:
+def dense_marching_cubes(sdf_fn: SDFFn, grid: GridConfig = GridConfig(), solid: bool = True,
+                         seal: float = 0.0) -> RawMesh:
     """Reference path: the full grid, one marching-cubes call. Raises EmptyMeshError if no surface.
 
-    ``solid``: re-sign enclosed positive points first (:func:`meshing.solid.resign_interior`)."""
+    ``solid``: re-sign enclosed positive points first (:func:`meshing.solid.resign_interior`); ``seal``
+    (voxels): also hollows with openings narrower than 2·seal (:func:`meshing.solid.enclosed_positive`)."""
     values = dense_sdf_grid(sdf_fn, grid)
     resigned = Resigned(0, values.size)
     if solid:
-        values, resigned = resign_interior(values)
+        values, resigned = resign_interior(values, seal=seal)
     if not (values.min() < 0 < values.max()):
         raise EmptyMeshError(_empty_message(float(values.min()), float(values.max()), grid))
     v, f = _marching_cubes(values)
@@ -170,7 +172,7 @@ def _empty_message(vmin: float, vmax: float, grid: GridConfig) -> str:
 
 def hierarchical_marching_cubes(
     sdf_fn: SDFFn, grid: GridConfig = GridConfig(), hierarchy: HierarchyConfig = HierarchyConfig(),
-    solid: bool = True,
+    solid: bool = True, seal: float = 0.0,
 ) -> RawMesh:
     """Same triangles as :func:`dense_marching_cubes`, evaluating the SDF only near the surface.
 
@@ -182,7 +184,9 @@ def hierarchical_marching_cubes(
 
     ``solid``: the signs of all (R+1)³ points are inferred (evaluated value, or the sign of the pruned
     cell holding the point), enclosed positive points are re-signed, and the cells that no longer change
-    sign are dropped: the same points and triangles as the dense path with ``solid=True``.
+    sign are dropped: the same points and triangles as the dense path with ``solid=True``. With ``seal``
+    the cap of a sealed opening can lie where the hierarchy pruned: every fine cell whose corners' inferred
+    signs differ after re-signing is then evaluated and meshed too (still the dense path's triangles).
 
     Memory: one float32 array of (R+1)³ values (NaN = not evaluated) and one (R+1)³ byte mask,
     about 0.7 GB at R = 512 (with ``solid``, transiently another ~0.7 GB for the sign grid and its
@@ -233,10 +237,19 @@ def hierarchical_marching_cubes(
         log.debug("hierarchical meshing: %d cells of edge %d", len(cells), step)
     resigned = Resigned(0, n**3)
     if solid and len(cells):
-        inner = enclosed_positive(_sign_grid(values.reshape(n, n, n), pruned_levels, R))
+        positive = _sign_grid(values.reshape(n, n, n), pruned_levels, R)
+        inner = enclosed_positive(positive, seal)
         resigned = Resigned(int(inner.sum()), n**3)
         if resigned.voxels:
             flat = inner.reshape(-1)
+            if seal > 0:  # caps may cross pruned cells: take every cell whose signs now differ, evaluate it
+                cells = _mixed_cells(positive & ~inner)
+                corners = np.unique((cells[:, None] + corner_offsets[None]).ravel())
+                todo = corners[np.isnan(values[corners])]
+                if len(todo):
+                    pts = grid_coords(np.stack([todo // (n * n), (todo // n) % n, todo % n], -1), grid)
+                    values[todo] = evaluate(sdf_fn, pts, grid.chunk)
+                    evaluations += len(todo)
             values[flat] = -np.abs(values[flat])  # NaN stays NaN (never evaluated)
             v = values[cells[:, None] + corner_offsets[None]]
             cells = cells[(v.min(1) < 0) & (v.max(1) > 0)]
@@ -247,6 +260,17 @@ def hierarchical_marching_cubes(
     verts, faces = _mesh_cells(ijk, values.reshape(n, n, n), hierarchy.block, R)
     return RawMesh(vertices=verts * grid.voxel - grid.bound, faces=faces, evaluations=evaluations,
                    resigned=resigned)
+
+
+def _mixed_cells(positive: np.ndarray) -> np.ndarray:
+    """Flat (R+1)³ indices of the origins of the cells of the (R+1)³ bool grid whose 8 corners differ."""
+    c = positive[:-1, :-1, :-1]
+    mixed = np.zeros(c.shape, dtype=bool)
+    for di, dj, dk in _CORNERS[1:]:
+        mixed |= positive[di : di + c.shape[0], dj : dj + c.shape[1], dk : dk + c.shape[2]] != c
+    i, j, k = np.nonzero(mixed)
+    n = positive.shape[0]
+    return (i * n + j) * n + k
 
 
 def _sign_grid(values: np.ndarray, pruned_levels: list, R: int) -> np.ndarray:

@@ -75,17 +75,17 @@ def sdf_grid_world(sdf_fn: SDFFn, to_world: np.ndarray, samples: int, bound: flo
 
 
 def write_sdf_grid(sdf_fn: SDFFn, to_world: np.ndarray, path: str | Path, samples: int = 256,
-                   world_units: str = "unit", solid: bool = True) -> SDFGridInfo:
+                   world_units: str = "unit", solid: bool = True, seal: float = 0.1) -> SDFGridInfo:
     """Write ``path`` (.npz): ``values`` (N, N, N) float32 SDF in world units, index [i, j, k] ↔ world
     point ``bounds[0] + (i, j, k) · voxel_size``; ``bounds`` (2, 3); ``voxel_size``; ``units``;
     ``frame`` ("world"); ``to_world`` (the unit-sphere → world transform, for reference);
     ``resigned_voxels`` (samples of enclosed hollows re-signed to minus their distance to the outside,
-    ``solid``; 0 when the field is solid)."""
+    ``solid``; 0 when the field is solid; ``seal``: unit-frame distance, as ``MeshConfig.seal``)."""
     check_units(world_units, "world units")
     values, bounds, voxel = sdf_grid_world(sdf_fn, to_world, samples)
     resigned = Resigned(0, values.size)
     if solid:
-        values, resigned = resign_interior(values, voxel)
+        values, resigned = resign_interior(values, voxel, seal=seal * similarity_scale(to_world) / voxel)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, values=values, bounds=bounds, voxel_size=np.float64(voxel),

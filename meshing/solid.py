@@ -11,6 +11,14 @@ re-signed (``value -> -|value|``).
 - :func:`outside_mask_bruteforce` — the reference: a plain breadth-first search from the boundary;
 - :func:`resign_interior` — apply it to a grid of SDF values.
 
+A field can also be a hollow shell with an OPENING (seen on fitted heads: the crown, unseen from the front,
+never closes, so the hollow reaches the boundary through a gap). Plain flood fill calls such a hollow
+outside. With ``seal`` (a distance in voxels) the flood fill runs only through points farther than ``seal``
+from every non-positive point, so gaps narrower than 2·seal block it; a positive region it then cannot reach
+is a sealed hollow, and the positive points nearer to that hollow than to the reached outside are re-signed
+too (the gap gets a cap half-way). Where no such hollow exists nothing changes, whatever ``seal`` is:
+concavities of a solid field are never filled.
+
 6-connectivity for the positive points is the one marching cubes' surface separates: two positive
 points joined by a grid edge are never separated by a triangle, two that only share a cell diagonal can be.
 """
@@ -89,27 +97,47 @@ def outside_mask_bruteforce(positive: np.ndarray) -> np.ndarray:
     return out
 
 
-def enclosed_positive(positive: np.ndarray) -> np.ndarray:
-    """Positive points NOT connected to the grid boundary (the hollows to re-sign), bool like ``positive``."""
+def enclosed_positive(positive: np.ndarray, seal: float = 0.0, seal_grid: int = 128) -> np.ndarray:
+    """Positive points NOT connected to the grid boundary (the hollows to re-sign), bool like ``positive``.
+
+    ``seal`` > 0 (voxels): also the positive points of hollows whose openings are narrower than 2·seal
+    (see the module docstring). That analysis runs on the grid subsampled to at most ``seal_grid`` cells per
+    axis (three Euclidean distance transforms, well under a second there); its answer is taken back to every
+    point by nearest coarse point, so a cap is placed to within the subsampling step."""
     pos = _check(positive)
-    return pos & ~outside_mask(pos)
+    inner = pos & ~outside_mask(pos)
+    if seal <= 0 or not pos.any():
+        return inner
+    from scipy import ndimage
+
+    k = max(1, int(np.ceil((max(pos.shape) - 1) / seal_grid)))
+    coarse = pos[::k, ::k, ::k]
+    deep = ndimage.distance_transform_edt(coarse) > seal / k  # farther than `seal` from every non-positive point
+    reached = outside_mask(deep)
+    hollow = deep & ~reached
+    if not hollow.any():
+        return inner
+    nearer_hollow = ndimage.distance_transform_edt(~hollow) < ndimage.distance_transform_edt(~reached)
+    idx = [np.minimum(np.rint(np.arange(n) / k).astype(np.int64), c - 1) for n, c in zip(pos.shape, coarse.shape)]
+    return inner | (pos & nearer_hollow[np.ix_(*idx)])
 
 
-def resign_interior(values: np.ndarray, voxel: float | None = None) -> tuple[np.ndarray, Resigned]:
+def resign_interior(values: np.ndarray, voxel: float | None = None, seal: float = 0.0) -> tuple[np.ndarray, Resigned]:
     """Make every enclosed positive point of the SDF grid ``values`` (X, Y, Z) negative.
 
-    Without ``voxel`` a re-signed point gets ``-|value|`` (enough for marching cubes: no surface vertex
-    moves, since an enclosed point never shares a grid edge with an outside one). With ``voxel`` (the
+    Without ``voxel`` a re-signed point gets ``-|value|`` (enough for marching cubes: without ``seal`` no
+    surface vertex moves, since an enclosed point never shares a grid edge with an outside one). With ``voxel`` (the
     grid spacing) it gets minus its Euclidean distance to the nearest outside point less half a voxel
     (at least half a voxel): a distance to the outer surface, what an SDF grid should hold there.
+    ``seal``: see :func:`enclosed_positive` (in voxels).
     Returns (a new float32 array, the count); ``values`` is not modified.
     """
     v = np.array(values, dtype=np.float32, copy=True)
     if v.ndim != 3:
         raise ValueError(f"expected a 3-D grid of SDF values, got shape {v.shape}")
     pos = v > 0
-    outside = outside_mask(pos)
-    inner = pos & ~outside
+    inner = enclosed_positive(pos, seal)
+    outside = pos & ~inner
     count = int(inner.sum())
     if count:
         if voxel is None:

@@ -25,6 +25,14 @@ def shell_neck_sdf(p):
     return np.minimum(shell_sdf(p), cyl).astype(np.float32)
 
 
+def open_shell_sdf(p):
+    """The hollow ball OPEN AT THE BOTTOM: a hole of radius 0.06 through the shell around -y (the fitted heads'
+    unseen crown looked like this). Plain flood fill reaches the hollow through the hole."""
+    q = np.sqrt(p[:, 0] ** 2 + p[:, 2] ** 2)
+    hole = np.where(p[:, 1] < 0, 0.06 - q, -1.0)  # positive inside the drill
+    return np.maximum(shell_sdf(p), hole).astype(np.float32)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_flood_fill_matches_bruteforce(seed):
     rng = np.random.default_rng(seed)
@@ -153,3 +161,48 @@ def test_export_reports_the_resigned_share_and_the_network_says_so(tmp_path):
     solid = export_asset(lambda p: np.linalg.norm(p, axis=1) - 0.5, None, np.eye(4), tmp_path / "b.ply",
                          world_units="m", resolution=32, faces=None)
     assert solid.resigned_voxels == 0 and not any("hollow" in n for n in solid.notes)
+
+
+@pytest.mark.parametrize("hierarchical", [False, True])
+def test_shell_open_at_the_bottom_extracts_as_a_solid_with_seal(hierarchical):
+    grid = GridConfig(resolution=64)
+    h = HierarchyConfig(coarse_resolution=8, block=16)
+    plain = extract_mesh(open_shell_sdf, config=MeshConfig(grid=grid, hierarchical=hierarchical, seal=0.0,
+                                                           hierarchy=h))
+    assert plain.metadata["resigned_voxels"] == 0  # the hole connects the hollow to the boundary
+    assert _ray_parity(plain, [0.0, 0.0, 0.0]) % 2 == 0  # centre outside: the bug
+    m = extract_mesh(open_shell_sdf, config=MeshConfig(grid=grid, hierarchical=hierarchical, seal=0.1, hierarchy=h))
+    assert m.metadata["resigned_voxels"] > 0
+    assert len(m.split(only_watertight=False)) == 1 and m.is_watertight
+    for d in ((0.013, 1.0, 0.021), (1.0, 0.017, 0.029), (0.02, -1.0, 0.03)):  # the last one through the capped hole
+        assert _ray_parity(m, [0.0, 0.0, 0.0], d) == 1
+    assert m.volume == pytest.approx(4 / 3 * np.pi * R_OUT**3, rel=0.03)
+    r = np.linalg.norm(m.vertices, axis=1)
+    assert (r > R_IN + 2 * grid.voxel).mean() > 0.97  # the inner wall is gone (the cap sits in the hole)
+
+
+def test_seal_dense_equals_hierarchical_and_leaves_solid_fields_alone():
+    grid = GridConfig(resolution=64)
+    h = HierarchyConfig(coarse_resolution=8, block=16)
+    d = dense_marching_cubes(open_shell_sdf, grid, seal=0.1 / grid.voxel)
+    hh = hierarchical_marching_cubes(open_shell_sdf, grid, h, seal=0.1 / grid.voxel)
+    assert d.resigned.voxels > 0 and hh.resigned == d.resigned
+    from tests.meshing.test_grid import _canonical
+
+    for a, b in zip(_canonical(d, grid), _canonical(hh, grid)):
+        np.testing.assert_array_equal(a, b)
+    # a solid field (a torus: no hollow) is untouched by the seal
+    from meshing import shapes
+
+    t0 = dense_marching_cubes(shapes.torus_sdf(0.5, 0.2), grid, seal=0.0)
+    t1 = dense_marching_cubes(shapes.torus_sdf(0.5, 0.2), grid, seal=0.15 / grid.voxel)
+    assert t1.resigned.voxels == 0
+    np.testing.assert_array_equal(t0.faces, t1.faces)
+
+
+def test_sdf_grid_of_an_open_shell_is_negative_at_the_centre(tmp_path):
+    info = write_sdf_grid(open_shell_sdf, np.diag([200.0, 200.0, 200.0, 1.0]), tmp_path / "g.npz", samples=65,
+                          world_units="mm")
+    assert info.resigned_voxels > 0
+    with np.load(tmp_path / "g.npz") as z:
+        assert z["values"][32, 32, 32] < -100.0  # ~ -R_OUT · 200 mm
