@@ -81,6 +81,21 @@ class LossConfig:
     """mask BCE weight on the accumulated opacity"""
     eikonal_radius: float = 1.2
     """eikonal only on points with |x| below this"""
+    solid: float = 0.1
+    """fitting: weight of the thickness hinge mean relu(sdf(x)) at points x behind the first surface of
+    foreground rays (mask = 1), so the interior stays negative instead of going hollow (0 = off)"""
+    solid_depth: float = 0.3
+    """fitting: the points lie between solid_depth/4 and solid_depth behind the rendered depth, times the
+    cosine between ray and surface normal (0.3 = 60 mm of a head at 200 mm per unit; a grazing ray's chord is short)"""
+    solid_samples: int = 4
+    """fitting: thickness-hinge points per foreground ray"""
+    solid_min_cos: float = 0.3
+    """fitting: rays meeting the surface at a cosine below this (near the silhouette) get no thickness points"""
+    core: float = 0.0
+    """fitting: weight of mean relu(sdf(x)) at points uniform in the ball of radius core_radius around the
+    unit-frame origin; for heads in the canonical frame (the head's centre is there), 0 = off"""
+    core_radius: float = 0.3
+    """fitting: radius of the core ball (0.3 = 60 mm of a head, whose half-widths are >= 0.55)"""
 
 
 @dataclass(frozen=True)
@@ -298,6 +313,7 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
                         plateau_patience=1000, early_stop_drops=4, cos_anneal_end=0),
         ),
         batch_rays=512,
+        loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)
     ),
     "quick": FitConfig(
         model=QUICK_MODEL,
@@ -312,6 +328,7 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
                         plateau_patience=300, early_stop_drops=3, cos_anneal_end=0),
         ),
         batch_rays=256,
+        loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)
         checkpoint_every=200,
     ),
 }

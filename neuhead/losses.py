@@ -1,10 +1,18 @@
-"""Losses: colour L1, eikonal, mask BCE. Each returns a scalar tensor; ``total_loss`` also a dict of floats."""
+"""Losses: colour L1, eikonal, mask BCE, solid interior. Each returns a scalar tensor; ``total_loss`` also a
+dict of floats.
+
+Solid interior (issue 16): volume rendering only sees the first surface, so nothing stops the SDF from
+turning positive again behind it (a hollow head with an inner wall). Two hinges keep the inside negative:
+points a head-suited thickness behind the first surface of foreground rays (:func:`behind_surface_points`),
+and, for heads in the canonical frame, points of a ball around the head's centre (:func:`core_points`).
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from neuhead.cameras import Rays
 from neuhead.config import LossConfig
 from neuhead.render import RenderOutputs
 
@@ -25,16 +33,68 @@ def mask_bce(opacity: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(opacity.clamp(1e-3, 1 - 1e-3), mask)
 
 
+def inside_hinge(sdf: torch.Tensor) -> torch.Tensor:
+    """``mean relu(sdf)`` over points that must be inside (0 for no points)."""
+    if sdf.numel() == 0:
+        return sdf.sum()
+    return torch.relu(sdf).mean()
+
+
+def behind_surface_points(rays: Rays, out: RenderOutputs, mask: torch.Tensor, cfg: LossConfig,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+    """Points that must be inside: on foreground rays (mask > 0.5, rendered opacity > 0.5) whose surface
+    normal meets the ray at ``cos >= solid_min_cos``, ``solid_samples`` depths uniform in
+    ``[d + T cos / 4, d + T cos]`` (d the rendered depth, T = ``solid_depth``). Scaling by the cosine keeps
+    grazing rays, whose chord through the head is short, from reaching out of the back or side.
+
+    Everything is detached (where the points are is not optimised). Returns (m, 3), m may be 0.
+    """
+    with torch.no_grad():
+        opacity = out.opacity.detach()
+        depth = out.depth.detach() / opacity.clamp_min(1e-3)  # (n, 1) expected depth of the hit
+        n = out.normal.detach()
+        cos = -(n * rays.dirs).sum(-1, keepdim=True) / n.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        keep = ((mask > 0.5) & (opacity > 0.5) & (cos >= cfg.solid_min_cos)).reshape(-1)
+        u = torch.rand(len(depth), cfg.solid_samples, generator=generator, dtype=depth.dtype).to(depth.device)
+        t = depth + cfg.solid_depth * cos * (0.25 + 0.75 * u)  # (n, k)
+        pts = rays.origins[:, None] + rays.dirs[:, None] * t[..., None]  # (n, k, 3)
+        return pts[keep].reshape(-1, 3)
+
+
+def core_points(n: int, radius: float, generator: torch.Generator | None = None,
+                device: str | torch.device = "cpu") -> torch.Tensor:
+    """n points uniform in the ball of ``radius`` around the origin, (n, 3)."""
+    g = torch.randn(n, 3, generator=generator)
+    r = radius * torch.rand(n, 1, generator=generator) ** (1.0 / 3.0)
+    return (g / g.norm(dim=-1, keepdim=True).clamp_min(1e-8) * r).to(device)
+
+
+def solid_terms(sdf_fn, rays: Rays, out: RenderOutputs, target_mask: torch.Tensor | None, cfg: LossConfig,
+                generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """The weighted solid-interior hinges (``solid``: behind the surface, needs masks; ``core``: the
+    head-centre ball, as many points as rays) for ``total_loss(..., extra=...)``. ``sdf_fn``: x (m, 3) -> (m,).
+    Draws from ``generator`` only for the terms that are on, so runs with both off are unchanged."""
+    parts: dict[str, torch.Tensor] = {}
+    if cfg.solid > 0 and target_mask is not None:
+        pts = behind_surface_points(rays, out, target_mask, cfg, generator)
+        parts["solid"] = inside_hinge(sdf_fn(pts).reshape(-1)) * cfg.solid if len(pts) else out.rgb.sum() * 0.0
+    if cfg.core > 0:
+        pts = core_points(len(rays.origins), cfg.core_radius, generator, rays.origins.device)
+        parts["core"] = inside_hinge(sdf_fn(pts).reshape(-1)) * cfg.core
+    return parts
+
+
 def total_loss(out: RenderOutputs, target_rgb: torch.Tensor, target_mask: torch.Tensor | None,
-               cfg: LossConfig) -> tuple[torch.Tensor, dict[str, float]]:
+               cfg: LossConfig, extra: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted sum of the losses. target_rgb (n, 3) (already composited on the same background),
-    target_mask (n, 1) or None (no mask loss)."""
+    target_mask (n, 1) or None (no mask loss); ``extra``: further weighted terms (e.g. :func:`solid_terms`)."""
     parts = {
         "color": color_l1(out.rgb, target_rgb) * cfg.color,
         "eikonal": eikonal(out.gradients, out.eikonal_mask) * cfg.eikonal,
     }
     if target_mask is not None and cfg.mask > 0:
         parts["mask"] = mask_bce(out.opacity, target_mask) * cfg.mask
+    parts.update(extra or {})
     total = sum(parts.values())
     logs = {k: float(v.detach()) for k, v in parts.items()}
     logs["total"] = float(total.detach())

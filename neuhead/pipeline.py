@@ -98,6 +98,11 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
                    for name, h in result.history.items()},
         "timings_s": timings,
         "export": _export_summary(export_report),
+        # issue 16: grid points of the meshing grid re-signed because they were positive but enclosed by the
+        # surface (a hollow field); a health figure, 0 for a solid field
+        "solid": {"resigned_voxels": getattr(export_report, "resigned_voxels", 0),
+                  "resigned_fraction": getattr(export_report, "resigned_fraction", 0.0),
+                  "grid_resolution": outputs.mesh_resolution},
         "peak_memory_mb": peak_memory_mb(),
         "cameras": {"before": {"K": scene.cameras.K, "c2w": scene.cameras.c2w},
                     "after": {"K": recon.cameras.K, "c2w": recon.cameras.c2w}},

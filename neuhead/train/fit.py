@@ -21,7 +21,7 @@ import torch
 from neuhead.cameras import CameraRefinement, Rays, pixel_rays, sphere_near_far
 from neuhead.config import FitConfig, StageConfig, to_dict
 from neuhead.data.scene import Scene
-from neuhead.losses import total_loss
+from neuhead.losses import solid_terms, total_loss
 from neuhead.model.multineus import MultiNeuS
 from neuhead.render import background_color, model_fns, render_rays
 from neuhead.train.checkpoint import (Checkpoint, load_checkpoint, load_optimizer, optimizer_tensors,
@@ -204,7 +204,8 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
                 rgb = rgb * mask + bg * (1 - mask)
             anneal = 1.0 if stage.cos_anneal_end <= 0 else min(1.0, it / stage.cos_anneal_end)
             out = render_rays(rays, fns, cfg.render, training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
-            loss, logs = total_loss(out, rgb, mask, cfg.loss)
+            extra = solid_terms(fns.sdf, rays, out, mask, cfg.loss, gen)
+            loss, logs = total_loss(out, rgb, mask, cfg.loss, extra)
             if cam_ref is not None and stage.params.endswith("cameras"):
                 loss = loss + cfg.focal_penalty * (cam_ref.log_focal ** 2).sum()
             opt.zero_grad(set_to_none=True)
