@@ -58,7 +58,7 @@ def result_reconstruction(result: FitResult, cfg: FitConfig) -> Reconstruction:
     if result.cameras_refined is not None:
         cams = result.cameras_refined.apply_to(cams)
     return Reconstruction(result.model, result.scene_index, np.asarray(result.scene.to_world), result.scene.units,
-                          cfg.render, cams)
+                          cfg.render, cams, scene=result.scene)
 
 
 def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS | None = None,

@@ -55,6 +55,8 @@ class Reconstruction:
     cameras: Cameras | None = None
     report: dict = field(default_factory=dict)
     chunk: int = 65536
+    scene: object = None
+    """the input Scene when known (``neuhead fit`` / the API set it): its photos texture :meth:`export`"""
     _mesh: object = None
 
     # --- numpy callables in the unit-sphere frame (what meshing/ takes) ---------------------------
@@ -188,11 +190,13 @@ class Reconstruction:
                **options):
         """Write the head to ``path`` (.glb, .obj or .ply) with the export pipeline of ``meshing``.
 
-        ``scene``: the input Scene; with it and ``texture_source="photo"`` the texture is projected from its
-        photos at the refined cameras (the field fills the rest). ``world_units`` overrides unknown units.
+        ``scene``: the input Scene (default: :attr:`scene`); with it and ``texture_source="photo"`` the texture
+        is projected from its photos at the refined cameras (the field fills the rest); without, the field
+        alone. ``world_units`` overrides unknown units.
         """
         from meshing.export import export_asset
 
+        scene = self.scene if scene is None else scene
         units, notes = self.export_units(world_units)
         views = self.photo_views(scene) if scene is not None and texture_source == "photo" else None
         return export_asset(self.sdf_fn, self.color_fn, self.to_world, path, world_units=units, views=views,
