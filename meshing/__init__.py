@@ -12,11 +12,14 @@ Modules (flat, one topic each):
   triangles, SDF evaluated only near the surface);
 - :mod:`meshing.extract` — ``extract_surface`` / ``extract_mesh`` (clean-up, world frame, vertex colours);
 - :mod:`meshing.cleanup` — largest component, hole filling, quadric decimation;
-- :mod:`meshing.texture` — xatlas atlas, texel rasterisation, bake, dilation;
+- :mod:`meshing.texture` — xatlas atlas, texel rasterisation, bake (field, or input photos projected and
+  blended with the field), dilation;
+- :mod:`meshing.raster` — numpy z-buffer of a mesh seen by a pinhole camera (visibility, previews);
 - :mod:`meshing.frames` — units and axis conventions of the files;
 - :mod:`meshing.export` — ``export_asset``: GLB / OBJ+MTL+PNG / PLY (+ SDF grid and network) in one call;
 - :mod:`meshing.sdf_export` — SDF grid ``.npz`` and TorchScript / ONNX network taking world points;
 - :mod:`meshing.preview` — textured renders, sphere-traced oracle, PSNR, turntable;
+- :mod:`meshing.viewer` — ``viewer.html``: a GLB and three.js in one offline page;
 - :mod:`meshing.shapes` — analytic SDFs and colours for tests and benchmarks;
 - :mod:`meshing.errors` — ``MeshingError`` (a ``ValueError``), ``EmptyMeshError``, ``ExportError``.
 """
