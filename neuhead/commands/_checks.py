@@ -126,13 +126,19 @@ def output_file(option: str, path: Path | None, suffixes: tuple[str, ...] | None
     _creatable(option, path, path.parent)
 
 
-def distinct(named_paths: list[tuple[str, Path | None]]) -> None:
-    """No two outputs are the same file."""
+def distinct(named_paths: list[tuple[str, Path | None]], outputs: list[tuple[str, Path | None]] | None = None) -> None:
+    """No two outputs are the same file. With ``outputs``, ``named_paths`` are the inputs: no output
+    may be one of them (it would overwrite an input), and no two outputs may coincide."""
+    if outputs is None:
+        named_paths, outputs = [], named_paths
+    inputs = {Path(os.path.realpath(p)): f"{o} {p}" for o, p in named_paths if p is not None}
     seen: dict[Path, str] = {}
-    for option, p in named_paths:
+    for option, p in outputs:
         if p is None:
             continue
-        key = Path(os.path.abspath(p))
+        key = Path(os.path.realpath(p))
+        if key in inputs:
+            raise InputError(f"{option} {p}: would overwrite the input {inputs[key]}")
         if key in seen:
             raise InputError(f"{option} {p}: the same file as {seen[key]}; give each output its own path")
         seen[key] = f"{option} {p}"

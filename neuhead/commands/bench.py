@@ -52,6 +52,9 @@ def check_options(args) -> str:
             load_prior(None if args.prior == "default" else args.prior)
         except InputError as e:
             raise InputError(f"--prior: {e}") from None
+    from neuhead.bench import read_h3ds_config
+
+    read_h3ds_config(args.root)  # a root without scenes is refused before --out is created
     return dev
 
 

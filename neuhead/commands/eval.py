@@ -80,7 +80,10 @@ def check_options(args) -> None:
                       ("--face-sphere", args.face_sphere), ("--icp-region", args.icp_region)):
         if p is not None and not p.is_file():
             raise InputError(f"{option} {p}: no such file")
-    check.distinct([("--out", args.out), ("--heatmap", args.heatmap)])
+    check.distinct([("PRED_MESH", args.pred), ("GT_MESH", args.gt), ("--landmarks", args.landmarks),
+                    ("--pred-landmarks", args.pred_landmarks), ("--region", args.region),
+                    ("--face-sphere", args.face_sphere), ("--icp-region", args.icp_region)], outputs=[
+                    ("--out", args.out), ("--heatmap", args.heatmap)])
     check.output_file("--out", args.out)
     check.output_file("--heatmap", args.heatmap, (".png", ".jpg", ".jpeg", ".pdf", ".svg"))
 

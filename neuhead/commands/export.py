@@ -108,7 +108,8 @@ def check_options(args) -> None:
         if p.suffix.lower() == ".obj":  # the OBJ's material and texture files
             outputs += [("--out", p.with_suffix(".mtl")), ("--out", p.with_name(f"{p.stem}_texture.png"))]
     outputs += sdf_paths(args) + [("--report", args.report)]
-    check.distinct(outputs)
+    ckpt = args.checkpoint / "checkpoint.safetensors" if args.checkpoint.is_dir() else args.checkpoint
+    check.distinct([("RUN_OR_CHECKPOINT", ckpt)], outputs=outputs)
     for option, p in outputs:
         check.output_file(option, p)
 

@@ -203,6 +203,9 @@ CASES = [
     ("eval-out-is-heatmap", V + ["--out", "{w}/h.png", "--heatmap", "{w}/h.png"], "the same file"),
     ("eval-landmarks-missing", ["eval", "{pred}", "{gt}", "--landmarks", "{w}/lm.txt"], "--landmarks"),
     ("eval-meshes-far-apart", ["eval", "{far}", "{gt}", "--nose-tip", "0,0,100"], "far.ply vs"),
+    ("eval-out-is-gt", V + ["--out", "{gt}"], "would overwrite the input GT_MESH"),
+    ("export-report-is-checkpoint", E + ["--report", "{ckpt}"], "would overwrite the input RUN_OR_CHECKPOINT"),
+    ("bench-root-empty", ["bench", "h3ds", "--root", "{empty}", "--out", "{w}/b", "--no-prior"], "no config.toml"),
     # --- bench
     ("bench-prior-bad", ["bench", "h3ds", "--root", "{h3ds}", "--out", "{w}/b", "--prior", "{junk}"], "--prior"),
     ("bench-resolution-0", B + ["--resolution", "0"], "--resolution 0"),
