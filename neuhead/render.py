@@ -54,7 +54,8 @@ def uniform_z(near: torch.Tensor, far: torch.Tensor, n: int, perturb: bool = Fal
     near, far: (n_rays, 1) -> z: (n_rays, n).
     """
     t = torch.linspace(0.0, 1.0, n + 1, dtype=near.dtype, device=near.device)[:-1]  # (n,) left edges
-    shift = (torch.rand(near.shape, generator=generator, dtype=near.dtype) if perturb
+    # random numbers are drawn on the generator's (CPU) device, so a seed gives the same rays on any device
+    shift = (torch.rand(near.shape, generator=generator, dtype=near.dtype).to(near.device) if perturb
              else torch.full_like(near, 0.5))
     t = t[None] + shift / n
     return near + (far - near) * t
@@ -70,9 +71,9 @@ def sample_pdf(bins: torch.Tensor, weights: torch.Tensor, n: int, det: bool = Tr
     pdf = w / w.sum(-1, keepdim=True)
     cdf = torch.cat([torch.zeros_like(pdf[:, :1]), torch.cumsum(pdf, -1)], -1)  # (n_rays, m + 1)
     if det:
-        u = torch.linspace(0.5 / n, 1 - 0.5 / n, n, dtype=bins.dtype).expand(len(bins), n).contiguous()
+        u = torch.linspace(0.5 / n, 1 - 0.5 / n, n, dtype=bins.dtype, device=bins.device).expand(len(bins), n).contiguous()
     else:
-        u = torch.rand(len(bins), n, generator=generator, dtype=bins.dtype)
+        u = torch.rand(len(bins), n, generator=generator, dtype=bins.dtype).to(bins.device)
     idx = torch.searchsorted(cdf.contiguous(), u, right=True)
     below = (idx - 1).clamp_min(0)
     above = idx.clamp_max(cdf.shape[-1] - 1)
@@ -135,14 +136,14 @@ def composite(weights: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 
 
 def background_color(kind: str, n: int, generator: torch.Generator | None = None,
-                     dtype=torch.float32) -> torch.Tensor | None:
-    """(n, 3) background colours for masked training: white, black, random per ray, or None."""
+                     dtype=torch.float32, device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """(n, 3) background colours for masked training on ``device``: white, black, random per ray, or None."""
     if kind == "white":
-        return torch.ones(n, 3, dtype=dtype)
+        return torch.ones(n, 3, dtype=dtype, device=device)
     if kind == "black":
-        return torch.zeros(n, 3, dtype=dtype)
+        return torch.zeros(n, 3, dtype=dtype, device=device)
     if kind == "random":
-        return torch.rand(n, 3, generator=generator, dtype=dtype)
+        return torch.rand(n, 3, generator=generator, dtype=dtype).to(device)
     if kind == "none":
         return None
     raise ValueError(f"unknown background {kind!r} (white, black, random, none)")
