@@ -198,9 +198,8 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
             cam, u, v, rgb, mask = sampler.sample(cfg.batch_rays, gen)
             K, c2w = (cam_ref(K0, c2w0) if cam_ref is not None else (K0, c2w0))
             rays = make_rays(K, c2w, cam, u, v)
-            bg = background_color(cfg.render.background, len(cam), gen) if mask is not None else None
+            bg = background_color(cfg.render.background, len(cam), gen, device=device) if mask is not None else None
             if bg is not None:
-                bg = bg.to(device)
                 rgb = rgb * mask + bg * (1 - mask)
             anneal = 1.0 if stage.cos_anneal_end <= 0 else min(1.0, it / stage.cos_anneal_end)
             out = render_rays(rays, fns, cfg.render, training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
