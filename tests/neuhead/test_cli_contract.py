@@ -449,3 +449,16 @@ def test_disk_full_train_is_one_line_naming_the_run_folder(inputs, full_disk, ca
     err = [line for line in err if line.startswith("neuhead")]
     assert rc == 2 and len(err) == 1 and "run" in err[0] and "No space left on device" in err[0], err
     assert not [p for p in full_disk.rglob("*") if ".tmp" in p.name]
+
+
+def test_a_large_rotated_jpeg_is_capped_after_its_exif_orientation(tmp_path):
+    from neuhead.data.photo import read_photo
+
+    im = Image.new("RGB", (6000, 4000), (200, 10, 10))
+    im.paste((10, 10, 200), (0, 0, 3000, 4000))  # left half blue
+    exif = im.getexif()
+    exif[0x0112] = 6  # shown rotated 90° clockwise: 4000 wide, 6000 high, the blue half on top
+    im.save(tmp_path / "rot.jpg", exif=exif.tobytes(), quality=85)
+    a = read_photo(tmp_path / "rot.jpg")
+    assert a.shape == (4096, 2731, 3)
+    assert a[100, 1000, 2] > 0.7 and a[-100, 1000, 0] > 0.7
