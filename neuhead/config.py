@@ -219,9 +219,9 @@ class GeometryLossConfig:
     """the predicted and the true SDF are clamped to +-this (50 mm) before the L1 (DeepSDF)"""
     surface: float = 10.0
     """L1 weight of the predicted SDF at surface points (target 0)"""
-    normal: float = 0.5
-    """weight of 1 - cos(grad f, true normal) at surface points"""
-    eikonal: float = 0.1
+    normal: float = 1.0
+    """weight of |grad f - true normal| at surface points (direction and unit length)"""
+    eikonal: float = 0.5
     """(|grad f| - 1)^2 weight at every geometry point"""
     color: float = 1.0
     """L1 weight of the radiance network's colour at surface points against the rendered colour"""
