@@ -96,6 +96,9 @@ class LossConfig:
     unit-frame origin; for heads in the canonical frame (the head's centre is there), 0 = off"""
     core_radius: float = 0.3
     """fitting: radius of the core ball (0.3 = 60 mm of a head, whose half-widths are >= 0.55)"""
+    core_margin: float = 0.05
+    """fitting: the core hinge is relu(sdf + core_margin), so the core ends clearly negative (a true head SDF
+    is below -0.25 there), not hovering at 0"""
 
 
 @dataclass(frozen=True)

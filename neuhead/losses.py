@@ -33,11 +33,11 @@ def mask_bce(opacity: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(opacity.clamp(1e-3, 1 - 1e-3), mask)
 
 
-def inside_hinge(sdf: torch.Tensor) -> torch.Tensor:
-    """``mean relu(sdf)`` over points that must be inside (0 for no points)."""
+def inside_hinge(sdf: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+    """``mean relu(sdf + margin)`` over points that must be inside (0 for no points)."""
     if sdf.numel() == 0:
         return sdf.sum()
-    return torch.relu(sdf).mean()
+    return torch.relu(sdf + margin).mean()
 
 
 def behind_surface_points(rays: Rays, out: RenderOutputs, mask: torch.Tensor, cfg: LossConfig,
@@ -80,7 +80,7 @@ def solid_terms(sdf_fn, rays: Rays, out: RenderOutputs, target_mask: torch.Tenso
         parts["solid"] = inside_hinge(sdf_fn(pts).reshape(-1)) * cfg.solid if len(pts) else out.rgb.sum() * 0.0
     if cfg.core > 0:
         pts = core_points(len(rays.origins), cfg.core_radius, generator, rays.origins.device)
-        parts["core"] = inside_hinge(sdf_fn(pts).reshape(-1)) * cfg.core
+        parts["core"] = inside_hinge(sdf_fn(pts).reshape(-1), cfg.core_margin) * cfg.core
     return parts
 
 
