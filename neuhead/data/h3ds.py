@@ -43,7 +43,6 @@ except ModuleNotFoundError:  # Python 3.10
 log = logging.getLogger(__name__)
 
 REGIONS = ("face", "face_sphere", "nose")
-LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "nose_base", "right_lips", "left_lips")
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 

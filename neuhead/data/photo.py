@@ -338,9 +338,10 @@ def canonical_points(face: FaceDetection, names=LANDMARK_NAMES) -> np.ndarray:
 
 
 def photo_intrinsics(width: int, height: int, fov_y_deg: float = DEFAULT_FOV_Y_DEG) -> np.ndarray:
-    """K (3, 3) of the whole photo: square pixels, ``f = (H / 2) / tan(fov_y / 2)``, centred."""
-    f = 0.5 * height / np.tan(np.deg2rad(fov_y_deg) / 2)
-    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
+    """K (3, 3) of the whole photo at the assumed field of view (``neuhead.cameras.intrinsics``)."""
+    from neuhead.cameras import intrinsics
+
+    return intrinsics(fov_y_deg, width, height)
 
 
 def solve_pose(points2d: np.ndarray, K: np.ndarray, names=LANDMARK_NAMES,

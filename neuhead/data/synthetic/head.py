@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from meshing.extract import vertex_normals  # noqa: F401  (one copy, re-exported for the synthetic modules)
+
 #: the six H3DS landmarks -> Multi-PIE 68 (iBUG) index. Eyes are the *outer* eye corners (36, 45):
 #: they are far apart (a well-conditioned similarity) and, unlike the inner corners, not hidden by
 #: the nose bridge in three-quarter views; nose_base is the subnasale (33); lips are the mouth corners.
@@ -137,15 +139,6 @@ class Head:
     identity: np.ndarray
     expression: np.ndarray
     hair_params: HairParams | None
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals (n, 3)."""
-    fn = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
-    vn = np.zeros_like(vertices)
-    for j in range(3):
-        np.add.at(vn, faces[:, j], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
