@@ -90,7 +90,7 @@ def total_loss(out: RenderOutputs, target_rgb: torch.Tensor, target_mask: torch.
     target_mask (n, 1) or None (no mask loss); ``extra``: further weighted terms (e.g. :func:`solid_terms`)."""
     parts = {
         "color": color_l1(out.rgb, target_rgb) * cfg.color,
-        "eikonal": eikonal(out.gradients, out.eikonal_mask) * cfg.eikonal,
+        "eikonal": eikonal(out.gradients, (out.radius < cfg.eikonal_radius).to(out.gradients.dtype)) * cfg.eikonal,
     }
     if target_mask is not None and cfg.mask > 0:
         parts["mask"] = mask_bce(out.opacity, target_mask) * cfg.mask

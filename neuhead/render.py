@@ -35,14 +35,14 @@ class FieldFns:
 @dataclass
 class RenderOutputs:
     """rgb (n, 3), opacity (n, 1), depth (n, 1) along the unit ray, normal (n, 3) (world, weighted),
-    gradients (n, s, 3) and eikonal_mask (n, s) for the eikonal loss, weights (n, s), z (n, s)."""
+    gradients (n, s, 3) and radius (n, s) (|x| of each sample) for the eikonal loss, weights (n, s), z (n, s)."""
 
     rgb: torch.Tensor
     opacity: torch.Tensor
     depth: torch.Tensor
     normal: torch.Tensor
     gradients: torch.Tensor
-    eikonal_mask: torch.Tensor
+    radius: torch.Tensor
     weights: torch.Tensor
     z: torch.Tensor
 
@@ -209,7 +209,7 @@ def render_rays(rays: Rays, fns: FieldFns, cfg: RenderConfig, *, training: bool 
     radius = pts.norm(dim=-1)
     return RenderOutputs(
         rgb=color, opacity=opacity, depth=composite(weights, mid_z), normal=normal,
-        gradients=grad, eikonal_mask=(radius < 1.2).to(grad.dtype), weights=weights, z=mid_z,
+        gradients=grad, radius=radius, weights=weights, z=mid_z,
     )
 
 

@@ -52,7 +52,7 @@ def test_render_and_training_losses_on_meta_with_the_background_field(monkeypatc
         assert out.rgb.device == META and out.opacity.shape == (64, 1)
         target, mask = torch.zeros(64, 3, device=META), torch.ones(64, 1, device=META)
         cfg = LossConfig()
-        loss = color_l1(out.rgb, target) + eikonal(out.gradients, out.eikonal_mask) + mask_bce(out.opacity, mask)
+        loss = color_l1(out.rgb, target) + eikonal(out.gradients, (out.radius < cfg.eikonal_radius).float()) + mask_bce(out.opacity, mask)
         for v in solid_terms(fns.sdf, rays, out, mask, cfg, gen).values():
             loss = loss + v
         loss.backward()
