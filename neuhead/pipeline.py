@@ -119,9 +119,10 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
 
 
 def _written_since(out_dir: Path, wall: float) -> list[str]:
-    """Names of the files in ``out_dir`` written at or after ``wall`` (``time.time()``), temporaries left out."""
-    return sorted(p.name for p in out_dir.iterdir()
-                  if p.is_file() and ".tmp" not in p.name and p.stat().st_mtime >= wall - 1.0)
+    """Names of the files in ``out_dir`` written at or after ``wall`` (``time.time()``); temporaries and the
+    checkpoint (saved by the fit just before) left out."""
+    return sorted(p.name for p in out_dir.iterdir() if p.is_file() and ".tmp" not in p.name
+                  and p.name != CHECKPOINT_NAME and p.stat().st_mtime >= wall - 1.0)
 
 
 def _export_summary(report) -> dict:
