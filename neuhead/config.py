@@ -101,6 +101,12 @@ class LossConfig:
     is below -0.25 there), not hovering at 0"""
 
 
+STAGE_PARAMS: dict[str, tuple[str | None, bool]] = {
+    "all": ("all", False), "scene": ("scene", False), "scene+cameras": ("scene", True),
+    "all+cameras": ("all", True), "cameras": (None, True)}
+"""a stage's parameter set -> (model weights that move, whether the cameras move); parsed once, here"""
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """One fitting stage: which parameters move, for how long, at what rate."""
@@ -129,6 +135,20 @@ class StageConfig:
     """learning rate of camera refinement relative to lr"""
     cos_anneal_end: int = 50_000
     """NeuS cos-annealing iterations (0 = off)"""
+
+    def __post_init__(self) -> None:
+        if self.params not in STAGE_PARAMS:
+            raise ValueError(f"StageConfig.params must be one of {sorted(STAGE_PARAMS)}, got {self.params!r}")
+
+    @property
+    def model_params(self) -> Literal["all", "scene"] | None:
+        """which model weights move: every weight, only the new scene's, or none"""
+        return STAGE_PARAMS[self.params][0]
+
+    @property
+    def moves_cameras(self) -> bool:
+        """whether the camera refinement moves in this stage"""
+        return STAGE_PARAMS[self.params][1]
 
 
 @dataclass(frozen=True)

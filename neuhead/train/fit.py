@@ -124,11 +124,11 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinemen
     """Parameter groups of a stage. 'scene' stages move only ``scene_index``'s rows (the other scenes'
     gradients are zeroed before each step, see ``_keep_scene_rows``)."""
     groups = []
-    if stage.params.startswith("all"):
+    if stage.model_params == "all":
         groups.append({"params": list(model.parameters()), "lr": stage.lr, "name": "model"})
-    elif stage.params.startswith("scene"):
+    elif stage.model_params == "scene":
         groups.append({"params": model.scene_parameters(), "lr": stage.lr, "name": "scene"})
-    if stage.params.endswith("cameras") and cam_ref is not None:
+    if stage.moves_cameras and cam_ref is not None:
         groups.append({"params": list(cam_ref.parameters()), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
     return groups
 
@@ -151,7 +151,7 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
         model = MultiNeuS(cfg.model, n_scenes=1, seed=cfg.seed)
     model = model.to(device)
     scene_index = model.n_scenes - 1 if scene_index is None else scene_index
-    refine = any(s.params.endswith("cameras") for s in cfg.stages)
+    refine = any(s.moves_cameras for s in cfg.stages)
     cam_ref = CameraRefinement(len(scene)).to(device) if refine else None
     K0 = torch.as_tensor(scene.cameras.K, device=device)
     c2w0 = torch.as_tensor(scene.cameras.c2w, device=device)
@@ -187,7 +187,7 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
         if ckpt is not None and si == start_stage and it0 > 0:
             load_optimizer(opt, ckpt)
             plateau = Plateau(**ckpt.meta["plateau"])
-        scene_only = stage.params.startswith("scene")
+        scene_only = stage.model_params == "scene"
         it = it0
         model.train()
         while it < stage.iters:
@@ -205,7 +205,7 @@ def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scen
             out = render_rays(rays, fns, cfg.render, training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
             extra = solid_terms(fns.sdf, rays, out, mask, cfg.loss, gen)
             loss, logs = total_loss(out, rgb, mask, cfg.loss, extra)
-            if cam_ref is not None and stage.params.endswith("cameras"):
+            if cam_ref is not None and stage.moves_cameras:
                 loss = loss + cfg.focal_penalty * (cam_ref.log_focal ** 2).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
