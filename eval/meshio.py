@@ -189,6 +189,9 @@ def parse_point(text: str, name: str = "point") -> np.ndarray:
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); rename onto ``path`` on success.
 
+    ``eval`` imports nothing from ``neuhead`` or ``meshing`` (it is usable on its own), so it keeps this one
+    small writer instead of meshing's ``atomic_paths``; it gives the file the mode ``open()`` would.
+
     An ``OSError`` (disk full, read-only folder, a file where a folder should be) becomes an
     ``EvalInputError`` naming ``path``; the temporary file is always removed."""
     path = Path(path)
@@ -201,6 +204,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600
         os.replace(tmp, path)
     except OSError as e:
         raise EvalInputError(f"{path}: cannot be written ({e.strerror or e})") from e

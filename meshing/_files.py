@@ -11,13 +11,32 @@ from typing import Iterator, Sequence
 from meshing.errors import ExportError
 
 
-def _umask() -> int:
+def file_mode() -> int:
+    """The mode a plain ``open()`` gives a new file (0o666 minus the umask); ``mkstemp`` makes 0600.
+
+    Read from ``/proc/self/status`` where it exists, so the process umask is never touched; elsewhere it
+    is read by setting and restoring it, at call time (never at import)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # what open() would have given; mkstemp makes 0600
+def probe_writable(folder: str | Path) -> str | None:
+    """None when a file can be created in the existing ``folder``, else the reason. A real file is
+    created and removed: ``os.access`` says yes to root on a read-only mount. The one writability probe."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".neuhead-probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
 
 
 def check_writable(path: str | Path) -> Path:
@@ -27,11 +46,11 @@ def check_writable(path: str | Path) -> Path:
         raise ExportError(f"{path}: is a folder, expected a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".probe")
-        os.close(fd)
-        os.unlink(probe)
     except OSError as e:
         raise ExportError(f"{path}: cannot be written ({e.strerror or e})") from None
+    reason = probe_writable(path.parent)
+    if reason:
+        raise ExportError(f"{path}: cannot be written ({reason})")
     return path
 
 
@@ -72,7 +91,7 @@ def atomic_paths(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
             raise
         for tmp, p in zip(tmps, finals):
             current = p
-            os.chmod(tmp, _FILE_MODE)
+            os.chmod(tmp, file_mode())
             os.replace(tmp, p)
     except OSError as e:
         raise ExportError(f"{current}: cannot be written ({_reason(e)})") from e

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -52,32 +50,24 @@ def list_images(folder: Path) -> list[Path]:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    Any ``OSError`` (disk full, read-only folder) or ``SafetensorError`` while creating the folder,
-    writing the temporary file or renaming it becomes a ``WriteError`` naming ``path``; the temporary
+    The one implementation is ``meshing._files.atomic_paths``; this form creates the folder, also catches
+    safetensors' own error class (it wraps ENOSPC) and raises ``WriteError`` naming ``path``. The temporary
     file is always removed, so ``path`` is either its old self or complete."""
+    from meshing._files import atomic_path as _atomic
+    from meshing.errors import ExportError
+
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-        os.close(fd)
-    except OSError as e:
+        with _atomic(path) as tmp:
+            try:
+                yield tmp
+            except SafetensorError as e:
+                raise OSError(write_failure_reason(e)) from e
+    except OSError as e:  # the folder could not be made
         raise WriteError(f"{path}: cannot be written ({write_failure_reason(e)})") from e
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; give the file the mode a plain open() would
-        os.replace(tmp, path)
-    except _WRITE_ERRORS as e:
-        raise WriteError(f"{path}: cannot be written ({write_failure_reason(e)})") from e
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    except ExportError as e:
+        raise WriteError(str(e)) from e.__cause__
 
 
 def write_png(path: str | Path, image: np.ndarray) -> None:
@@ -106,12 +96,16 @@ def _json_default(o):
 
 def check_writable_dir(path: str | Path) -> Path:
     """Create ``path`` if needed and check we can write there; InputError otherwise."""
+    from meshing._files import probe_writable
+
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe")
-        os.close(fd)
-        os.unlink(probe)
     except OSError as e:
         raise InputError(f"{path}: output folder cannot be written ({e.strerror or e})") from None
+    reason = probe_writable(path)
+    if reason:
+        raise InputError(f"{path}: output folder cannot be written ({reason})")
     return path
+
+

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from neuhead.errors import InputError
@@ -77,14 +76,10 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 def _probe(folder: Path) -> str | None:
-    """None when a file can be created in the existing ``folder``, else the reason."""
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".neuhead-probe")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        return e.strerror or str(e)
-    return None
+    """None when a file can be created in the existing ``folder``, else the reason (meshing's one probe)."""
+    from meshing._files import probe_writable
+
+    return probe_writable(folder)
 
 
 def _creatable(option: str, path: Path, target: Path) -> None:
