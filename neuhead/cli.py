@@ -42,14 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     loud.add_argument("-v", "--verbose", action="store_true", help="log debug messages (and the detector's native logs)")
     loud.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (no progress bar)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, module in COMMANDS.items():
-        try:
-            mod = importlib.import_module(f"neuhead.commands.{module}")
-        except ModuleNotFoundError as e:
-            if e.name != f"neuhead.commands.{module}":
-                raise
-            continue  # subcommand not built yet
-        mod.add_parser(sub)
+    for module in COMMANDS.values():
+        # every listed subcommand must import: a missing module is a packaging bug, never skipped silently
+        importlib.import_module(f"neuhead.commands.{module}").add_parser(sub)
     return parser
 
 
