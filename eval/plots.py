@@ -13,9 +13,7 @@ from eval.meshio import atomic_output
 
 
 def _figure(figsize):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # a bare Figure renders with Agg on savefig: no pyplot, no global backend switch in library code
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, dpi=100)

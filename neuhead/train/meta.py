@@ -334,10 +334,7 @@ def _truncate_log(path: Path, iteration: int) -> None:
 
 def plot_log(log_path: Path, png: Path) -> None:
     """Loss and PSNR against iteration (smoothed) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global backend switch in library code
 
     from neuhead.io import atomic_path
 
@@ -345,7 +342,8 @@ def plot_log(log_path: Path, png: Path) -> None:
     if not rows:
         return
     it = np.array([r["iteration"] for r in rows])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig = Figure(figsize=(9, 3.2))
+    axes = fig.subplots(1, 2)
     for ax, key in zip(axes, ("loss", "psnr")):
         y = np.array([r[key] for r in rows])
         ax.plot(it, y, lw=0.5, alpha=0.4)
@@ -357,4 +355,3 @@ def plot_log(log_path: Path, png: Path) -> None:
     fig.tight_layout()
     with atomic_path(png) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
