@@ -92,10 +92,11 @@ class LossConfig:
     solid_min_cos: float = 0.3
     """fitting: rays meeting the surface at a cosine below this (near the silhouette) get no thickness points"""
     core: float = 0.0
-    """fitting: weight of mean relu(sdf(x)) at points uniform in the ball of radius core_radius around the
-    unit-frame origin; for heads in the canonical frame (the head's centre is there), 0 = off"""
-    core_radius: float = 0.3
-    """fitting: radius of the core ball (0.3 = 60 mm of a head, whose half-widths are >= 0.55)"""
+    """fitting: weight of mean relu(sdf(x) + core_margin) at points uniform in the ellipsoid core_radii around
+    the unit-frame origin; for heads in the canonical frame (the origin is inside the head), 0 = off"""
+    core_radii: tuple[float, float, float] = (0.3, 0.45, 0.3)
+    """fitting: x, y (the head's vertical), z semi-axes of the core ellipsoid (60 / 90 / 60 mm of a head, which
+    reaches about 0.47 / 0.7 / 0.47 from the origin in the canonical unit frame)"""
     core_margin: float = 0.05
     """fitting: the core hinge is relu(sdf + core_margin), so the core ends clearly negative (a true head SDF
     is below -0.25 there), not hovering at 0"""
@@ -229,6 +230,8 @@ def from_dict(cls, d: dict):
             kw["geometry_loss"] = from_dict(GeometryLossConfig, kw["geometry_loss"])
     if cls is ModelConfig:
         kw["sdf_skip"] = tuple(kw["sdf_skip"])
+    if cls is LossConfig and "core_radii" in kw:
+        kw["core_radii"] = tuple(kw["core_radii"])
     return cls(**kw)
 
 

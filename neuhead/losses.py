@@ -4,7 +4,7 @@ dict of floats.
 Solid interior (issue 16): volume rendering only sees the first surface, so nothing stops the SDF from
 turning positive again behind it (a hollow head with an inner wall). Two hinges keep the inside negative:
 points a head-suited thickness behind the first surface of foreground rays (:func:`behind_surface_points`),
-and, for heads in the canonical frame, points of a ball around the head's centre (:func:`core_points`).
+and, for heads in the canonical frame, points of an ellipsoid around the head's centre (:func:`core_points`).
 """
 
 from __future__ import annotations
@@ -61,12 +61,14 @@ def behind_surface_points(rays: Rays, out: RenderOutputs, mask: torch.Tensor, cf
         return pts[keep].reshape(-1, 3)
 
 
-def core_points(n: int, radius: float, generator: torch.Generator | None = None,
+def core_points(n: int, radii, generator: torch.Generator | None = None,
                 device: str | torch.device = "cpu") -> torch.Tensor:
-    """n points uniform in the ball of ``radius`` around the origin, (n, 3)."""
+    """n points uniform in the origin-centred ellipsoid with semi-axes ``radii`` (3,) (or a ball of that
+    radius for a float), (n, 3)."""
     g = torch.randn(n, 3, generator=generator)
-    r = radius * torch.rand(n, 1, generator=generator) ** (1.0 / 3.0)
-    return (g / g.norm(dim=-1, keepdim=True).clamp_min(1e-8) * r).to(device)
+    r = torch.rand(n, 1, generator=generator) ** (1.0 / 3.0)
+    ball = g / g.norm(dim=-1, keepdim=True).clamp_min(1e-8) * r
+    return (ball * torch.as_tensor(radii, dtype=ball.dtype)).to(device)
 
 
 def solid_terms(sdf_fn, rays: Rays, out: RenderOutputs, target_mask: torch.Tensor | None, cfg: LossConfig,
@@ -79,7 +81,7 @@ def solid_terms(sdf_fn, rays: Rays, out: RenderOutputs, target_mask: torch.Tenso
         pts = behind_surface_points(rays, out, target_mask, cfg, generator)
         parts["solid"] = inside_hinge(sdf_fn(pts).reshape(-1)) * cfg.solid if len(pts) else out.rgb.sum() * 0.0
     if cfg.core > 0:
-        pts = core_points(len(rays.origins), cfg.core_radius, generator, rays.origins.device)
+        pts = core_points(len(rays.origins), cfg.core_radii, generator, rays.origins.device)
         parts["core"] = inside_hinge(sdf_fn(pts).reshape(-1), cfg.core_margin) * cfg.core
     return parts
 

@@ -40,6 +40,9 @@ def test_core_points_fill_the_ball():
     p = core_points(4000, 0.25, torch.Generator().manual_seed(0))
     r = p.norm(dim=-1)
     assert r.max() <= 0.25 + 1e-6 and abs(float((r < 0.25 * 0.5 ** (1 / 3)).float().mean()) - 0.5) < 0.03
+    e = core_points(4000, (0.3, 0.45, 0.3), torch.Generator().manual_seed(0))
+    q = (e / torch.tensor([0.3, 0.45, 0.3])).norm(dim=-1)
+    assert q.max() <= 1 + 1e-6 and e[:, 1].abs().max() > 0.4 and e[:, 0].abs().max() < 0.3 + 1e-6
 
 
 def test_solid_terms_off_draw_nothing_and_on_penalise_a_hollow():
@@ -60,7 +63,7 @@ def test_solid_terms_off_draw_nothing_and_on_penalise_a_hollow():
     solid = solid_terms(fns.sdf, rays, out, mask, cfg, g)
     assert float(solid["solid"]) == 0.0 and float(solid["core"]) == 0.0
     holl = solid_terms(hollow, rays, out, mask, cfg, g)
-    assert float(holl["solid"]) > 0.0 and float(holl["core"]) > 0.1  # core ball r <= 0.3: sdf >= 0.1
+    assert float(holl["solid"]) > 0.0 and float(holl["core"]) > 0.05  # core reaches r = 0.45: sdf >= -0.05
     _, logs = total_loss(out, out.rgb, mask, cfg, holl)
     assert logs["solid"] > 0 and logs["core"] > 0
     assert float(inside_hinge(torch.zeros(0))) == 0.0
