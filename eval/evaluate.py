@@ -79,10 +79,23 @@ def evaluate_files(pred: Path | MeshData, gt: Path, *, nose_tip: str | None = No
     return FileEvaluation(ev, g, front, up)
 
 
-def h3ds_scene_files(scene_dir: Path) -> dict[str, Path | None]:
-    """The ground-truth files of an H3DS scene folder that ``evaluate_files`` takes:
-    gt (full_head.obj), landmarks, icp_region (regions/face.txt), face_sphere
-    (regions/face_sphere.txt); optional ones are None when absent."""
+@dataclass(frozen=True)
+class H3DSSceneFiles:
+    """The ground-truth files of an H3DS scene folder that ``evaluate_files`` takes; optional ones are
+    None when absent."""
+
+    gt: Path
+    """full_head.obj"""
+    landmarks: Path | None
+    """landmarks.txt"""
+    icp_region: Path | None
+    """regions/face.txt"""
+    face_sphere: Path | None
+    """regions/face_sphere.txt"""
+
+
+def h3ds_scene_files(scene_dir: Path) -> H3DSSceneFiles:
+    """The ground-truth files of an H3DS scene folder (``H3DSSceneFiles``); EvalInputError without a mesh."""
     scene_dir = Path(scene_dir)
     gt = scene_dir / "full_head.obj"
     if not gt.is_file():
@@ -92,5 +105,4 @@ def h3ds_scene_files(scene_dir: Path) -> dict[str, Path | None]:
         p = scene_dir / rel
         return p if p.is_file() else None
 
-    return {"gt": gt, "landmarks": opt("landmarks.txt"), "icp_region": opt("regions/face.txt"),
-            "face_sphere": opt("regions/face_sphere.txt")}
+    return H3DSSceneFiles(gt, opt("landmarks.txt"), opt("regions/face.txt"), opt("regions/face_sphere.txt"))

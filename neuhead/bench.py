@@ -276,12 +276,13 @@ def _write_mesh(mesh, path: Path) -> None:
 
 
 def _eval_command(pred: Path, files: dict, config: BenchConfig) -> str:
-    cmd = ["neuhead", "eval", str(pred), str(files["gt"]), "--max-scale", "inf"]
+    cmd = ["neuhead", "eval", str(pred), str(files.gt), "--max-scale", "inf"]
     if config.face_radius != 95.0:
         cmd += ["--face-radius", repr(config.face_radius)]
-    for key, flag in (("landmarks", "--landmarks"), ("icp_region", "--icp-region"), ("face_sphere", "--face-sphere")):
-        if files[key] is not None:
-            cmd += [flag, str(files[key])]
+    for path, flag in ((files.landmarks, "--landmarks"), (files.icp_region, "--icp-region"),
+                       (files.face_sphere, "--face-sphere")):
+        if path is not None:
+            cmd += [flag, str(path)]
     return " ".join(shlex.quote(c) for c in cmd)
 
 
@@ -298,10 +299,10 @@ def score_prediction(pred_path: Path, scene_dir: Path, config: BenchConfig = Ben
 
     try:
         files = h3ds_scene_files(scene_dir)
-        if files["landmarks"] is None and files["face_sphere"] is None:
+        if files.landmarks is None and files.face_sphere is None:
             raise EvalInputError(f"{scene_dir}: neither landmarks.txt nor regions/face_sphere.txt: no face score")
-        res = evaluate_files(pred_path, files["gt"], landmarks=files["landmarks"], icp_region=files["icp_region"],
-                             face_sphere=files["face_sphere"], protocol="h3ds",
+        res = evaluate_files(pred_path, files.gt, landmarks=files.landmarks, icp_region=files.icp_region,
+                             face_sphere=files.face_sphere, protocol="h3ds",
                              config=EvalConfig(face_radius=config.face_radius, max_scale=math.inf))
     except EvalInputError as e:
         raise InputError(str(e)) from None
