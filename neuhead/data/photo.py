@@ -271,7 +271,8 @@ def _quiet():
         if log.isEnabledFor(logging.DEBUG):
             yield
             return
-        sys.stderr.flush()
+        if sys.stderr is not None:  # None under pythonw
+            sys.stderr.flush()
         saved = os.dup(2)
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
@@ -279,7 +280,8 @@ def _quiet():
             yield
         finally:
             try:
-                sys.stderr.flush()
+                if sys.stderr is not None:
+                    sys.stderr.flush()
             finally:
                 os.dup2(saved, 2)
                 os.close(saved)
