@@ -155,3 +155,21 @@ def test_mesh_does_not_depend_on_the_files_scale_mat(heads, tmp_path, views):
         meshes.append(recon.extract_mesh(96))
     for m in meshes[1:]:
         assert _sym_chamfer(meshes[0], m) < 1.0
+
+
+def test_cli_no_face_anywhere_is_one_line_and_writes_nothing(tmp_path):
+    """``neuhead fit`` with the prior on a scene without a face: exit 2, one line naming the folder and
+    the way out (--frame file), and no output folder. A subprocess, so stderr is what a terminal shows."""
+    import subprocess
+    import sys
+
+    from neuhead.data.analytic import make_sample_scene
+
+    case = write_neus(make_sample_scene(n_views=4, res=64, seed=1), tmp_path / "snowman")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "neuhead.cli", "fit", str(case), "--out", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=300)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 2, r.stderr
+    assert len(err) == 1 and "no face found in any" in err[0] and "snowman" in err[0] and "--frame file" in err[0]
+    assert not out.exists() or list(out.iterdir()) == []
