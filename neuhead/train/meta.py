@@ -333,7 +333,8 @@ def _truncate_log(path: Path, iteration: int) -> None:
 
 
 def plot_log(log_path: Path, png: Path) -> None:
-    """Loss and PSNR against iteration (smoothed) as a PNG."""
+    """Loss and PSNR against iteration (smoothed) as a PNG; a dashed line where the geometry phase ends
+    (its loss and its PSNR, of the surface colour, are not the rendering phase's)."""
     from matplotlib.figure import Figure  # no pyplot: no global backend switch in library code
 
     from neuhead.io import atomic_path
@@ -349,7 +350,10 @@ def plot_log(log_path: Path, png: Path) -> None:
         ax.plot(it, y, lw=0.5, alpha=0.4)
         k = max(1, len(y) // 50)
         ax.plot(it[k - 1:], np.convolve(y, np.ones(k) / k, mode="valid"), lw=1.5)
-        ax.set_xlabel("iteration")
+        switch = [b["iteration"] for a, b in zip(rows, rows[1:]) if a.get("phase", "render") != b.get("phase", "render")]
+        for x in switch:  # geometry phase -> rendering phase
+            ax.axvline(x, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("iteration (geometry phase, then rendering)" if switch else "iteration")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
     fig.tight_layout()
