@@ -7,6 +7,8 @@ Same quick-preset-cost fields as bench_meshing.py. Prints the median total and t
 With ``--run RUN_DIR`` (a `neuhead fit` output with cameras in its checkpoint) it instead bakes that head
 and reports the PSNR between the textured mesh rendered from input view ``--view`` and the radiance
 field's own volume render of that view (inside both masks), and writes a turntable PNG (``--png``).
+That is the field bake (a run folder holds no photos); the photo bake against the photos and held-out true
+renders is ``benchmarks/bench_texture.py``.
 """
 
 from __future__ import annotations
