@@ -79,7 +79,8 @@ def test_model_without_surface_is_a_clear_error(tmp_path, monkeypatch, capsys):
     from neuhead.commands import export as export_cmd
 
     recon = types.SimpleNamespace(sdf_fn=lambda p: np.ones(len(p), np.float32), color_fn=None, to_world=np.eye(4),
-                                  world_units="m", sdf_module=lambda: None)
+                                  world_units="m", sdf_module=lambda: None, report={},
+                                  export_units=lambda override=None: ("m", []))
     monkeypatch.setattr(export_cmd, "_load_reconstruction", lambda path: recon)
     assert main(["export", str(tmp_path), "--out", str(tmp_path / "h.glb"), "--resolution", "32"]) == 2
     err = capsys.readouterr().err.strip()
