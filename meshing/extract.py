@@ -37,9 +37,10 @@ class MeshConfig:
     """coarse level and Lipschitz safety factor of the hierarchical path"""
     solid: bool = True
     """re-sign positive grid points not connected to the grid boundary (a hollow field) before marching cubes"""
-    seal: float = 0.1
-    """with ``solid``: also re-sign hollows whose openings are narrower than 2·seal (unit-frame distance; 0.1 =
-    20 mm of a head, e.g. a fitted head open at the unseen crown); 0 = only fully enclosed hollows"""
+    seal: float = 0.15
+    """with ``solid``: also re-sign hollows whose openings are narrower than 2·seal (unit-frame distance; 0.15 =
+    30 mm of a head: the shipped prior's mean head and 1-view fits on it are open at the crown); 0 = only
+    fully enclosed hollows"""
     largest_component: bool = True
     """drop floaters: keep only the connected component with the most faces"""
     fill_holes: bool = False

@@ -75,7 +75,7 @@ def sdf_grid_world(sdf_fn: SDFFn, to_world: np.ndarray, samples: int, bound: flo
 
 
 def write_sdf_grid(sdf_fn: SDFFn, to_world: np.ndarray, path: str | Path, samples: int = 256,
-                   world_units: str = "unit", solid: bool = True, seal: float = 0.1) -> SDFGridInfo:
+                   world_units: str = "unit", solid: bool = True, seal: float = 0.15) -> SDFGridInfo:
     """Write ``path`` (.npz): ``values`` (N, N, N) float32 SDF in world units, index [i, j, k] ↔ world
     point ``bounds[0] + (i, j, k) · voxel_size``; ``bounds`` (2, 3); ``voxel_size``; ``units``;
     ``frame`` ("world"); ``to_world`` (the unit-sphere → world transform, for reference);
