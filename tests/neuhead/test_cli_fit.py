@@ -37,6 +37,13 @@ def test_fit_from_scratch_gives_a_world_frame_mesh_near_the_truth(case, tmp_path
     assert d < 10.0, d
     report = json.loads((out / "report.json").read_text())
     assert report["stages"]["scratch"]["iterations"] == 300 and report["peak_memory_mb"] > 0
+    # the texture is projected from the input photos (the field fills the rest); `neuhead export` re-reads them,
+    # and --texture-source field bakes the field alone
+    assert report["export"]["texture_source"] == "photo" and report["export"]["photo_fraction"] > 0.05
+    for src in ("photo", "field"):
+        assert main(["export", str(out), "--out", str(tmp_path / f"{src}.glb"), "--texture-source", src, "--texture",
+                     "256", "--resolution", "64", "--faces", "3000", "--report", str(tmp_path / f"{src}.json")]) == 0
+        assert json.loads((tmp_path / f"{src}.json").read_text())["texture_source"] == src
     # re-extracting from the checkpoint gives the same surface in the same frame
     assert main(["mesh", str(out / "checkpoint.safetensors"), "--resolution", "96", "--out", str(tmp_path / "m.obj")]) == 0
     again = trimesh.load(tmp_path / "m.obj", process=False)
