@@ -112,10 +112,9 @@ def main() -> None:
     from neuhead.data.h3ds import default_views_configs
     from neuhead.data.load import load_input
     from neuhead.data.neus import write_neus
-    from neuhead.pipeline import result_reconstruction
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
-    from neuhead.train.fit import fit_scene
+    from neuhead.pipeline import fit as fit_one
 
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -123,7 +122,6 @@ def main() -> None:
 
     def prior_fit(scene, row_key, row, stage1_too=False):
         prior = load_prior(a.prior)
-        prior.model.add_scene()
         cfg = fit_config(a.preset, prior.config.model, a.fit_iters, seed=0)
         stage1 = {}
 
@@ -132,11 +130,11 @@ def main() -> None:
                 stage1["mesh"] = Reconstruction(model, model.n_scenes - 1, scene.to_world, "mm").extract_mesh(a.resolution)
 
         t = time.perf_counter()
-        res = fit_scene(scene, cfg, model=prior.model, progress=False, on_stage_end=on_end)
+        recon = fit_one(scene, cfg, prior.model, progress=False, on_stage_end=on_end)
         row[f"{row_key}_s"] = time.perf_counter() - t
         if stage1_too:
             row["stage1"] = score(stage1["mesh"], gt)
-        mesh = result_reconstruction(res, cfg).extract_mesh(a.resolution)
+        mesh = recon.extract_mesh(a.resolution)
         row[row_key] = score(mesh, gt)
         return mesh
 
@@ -160,8 +158,8 @@ def main() -> None:
                 if a.scratch:
                     t = time.perf_counter()
                     cfg = fit_config(a.preset, None, None, seed=0)
-                    res = fit_scene(load_input(folder, frame="file"), cfg, progress=False)
-                    row["scratch"] = score(result_reconstruction(res, cfg).extract_mesh(a.resolution), gt)
+                    recon = fit_one(load_input(folder, frame="file"), cfg, None, progress=False)
+                    row["scratch"] = score(recon.extract_mesh(a.resolution), gt)
                     row["scratch_s"] = time.perf_counter() - t
                 if a.before:
                     prior_fit(load_input(folder, frame="file"), "before", row)

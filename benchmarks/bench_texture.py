@@ -100,23 +100,17 @@ def run_head(seed: int, args, out: Path) -> dict:
     from neuhead.api import fit_config
     from neuhead.cameras import Cameras
     from neuhead.data.synthetic.scene import synthesize
-    from neuhead.pipeline import result_reconstruction
+    from neuhead.pipeline import fit as fit_one
     from neuhead.preview import write_previews
     from neuhead.prior import load_prior
-    from neuhead.train.fit import fit_scene
 
     sh = synthesize(seed, n_views=1, res=args.res, rig="portrait")
     scene = sh.scene
     prior = load_prior(args.prior)
-    model = prior.model
-    model.drop_background()
-    model.add_scene()
     cfg = fit_config("quick", prior.config.model, args.iters, seed=0)
     t = time.perf_counter()
-    result = fit_scene(scene, cfg, model=model, out_dir=out / f"fit_{seed}", progress=False, resume=args.resume)
+    recon = fit_one(scene, cfg, prior.model, checkpoint_dir=out / f"fit_{seed}", resume=args.resume, progress=False)
     fit_s = time.perf_counter() - t
-    result.model = result.model.to("cpu")
-    recon = result_reconstruction(result, cfg)
 
     surf = extract_surface(recon.sdf_fn, MeshConfig(grid=GridConfig(resolution=args.resolution)))
     v, f = cleanup.decimate(surf.vertices, surf.faces, args.faces)

@@ -18,7 +18,7 @@ import torch
 
 from neuhead.config import SCRATCH_PRESETS, StageConfig
 from neuhead.data.analytic import make_sample_scene
-from neuhead.train.fit import fit_scene
+from neuhead.train.fit import run_stages
 
 
 def time_steps(scene, cfg, steps: int, repeats: int, device: str) -> list[float]:
@@ -34,7 +34,7 @@ def time_steps(scene, cfg, steps: int, repeats: int, device: str) -> list[float]
                 torch.cuda.synchronize()
             marks.append(time.perf_counter())
 
-        fit_scene(scene, c, progress=False, device=device, callback=cb)
+        run_stages(scene, c, progress=False, device=device, callback=cb)
         out.append((marks[-1] - marks[0]) / steps)
     return out
 

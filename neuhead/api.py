@@ -19,7 +19,6 @@ from neuhead.data.scene import Scene
 from neuhead.reconstruction import Reconstruction
 
 
-
 def fit_config(preset: str, prior_model_cfg=None, iters: int | None = None, seed: int = 0,
                stages: Literal["both", "stage1"] = "both") -> FitConfig:
     """The FitConfig of a preset: from scratch when ``prior_model_cfg`` is None, else two-stage fitting
@@ -43,9 +42,9 @@ def fit_scene(scene: Scene, preset: str = "quick", prior: str | Path | None = "d
     With ``out_dir`` every output file is written (mesh.ply, head.glb, head.obj, report.json, checkpoint);
     without it, nothing is written and the Reconstruction is returned.
     """
-    from neuhead.pipeline import result_reconstruction, run_fit
+    from neuhead.pipeline import fit as fit_one
+    from neuhead.pipeline import run_fit
     from neuhead.prior import load_prior
-    from neuhead.train.fit import fit_scene as _fit
 
     model = None
     if prior is not None:
@@ -56,11 +55,7 @@ def fit_scene(scene: Scene, preset: str = "quick", prior: str | Path | None = "d
         cfg = fit_config(preset, None, iters, seed)
     if out_dir is not None:
         return run_fit(scene, out_dir, cfg, prior=model, progress=progress, device=device)
-    if model is not None:
-        model.add_scene()
-    result = _fit(scene, cfg, model=model, progress=progress, device=device)
-    result.model = result.model.to("cpu")
-    return result_reconstruction(result, cfg)
+    return fit_one(scene, cfg, model, progress=progress, device=device)
 
 
 def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], cameras=None, masks=None,

@@ -9,10 +9,11 @@ Everything but the checkpoint (which must survive a kill mid-run) is written onc
 
 from __future__ import annotations
 
+import copy
 import logging
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from neuhead.io import atomic_path, check_writable_dir, write_json
 from neuhead.model.multineus import MultiNeuS
 from neuhead.reconstruction import Reconstruction
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
-from neuhead.train.fit import CHECKPOINT_NAME, FitResult, fit_scene, peak_memory_mb
+from neuhead.train.fit import CHECKPOINT_NAME, FitResult, peak_memory_mb, run_stages
 
 log = logging.getLogger(__name__)
 
@@ -53,29 +54,52 @@ class OutputOptions:
     """write viewer.html (head.glb and three.js in one offline page)"""
 
 
-def result_reconstruction(result: FitResult, cfg: FitConfig) -> Reconstruction:
+def prepare_prior(prior: MultiNeuS) -> MultiNeuS:
+    """The model a fit starts from: a copy of ``prior`` (the caller's model is never changed) without its
+    meta-learning background fields, with a new scene initialised to the mean of the training scenes."""
+    model = copy.deepcopy(prior)
+    model.drop_background()
+    model.add_scene()
+    return model
+
+
+def result_reconstruction(result: FitResult, cfg: FitConfig, report: dict | None = None) -> Reconstruction:
+    """The Reconstruction of a finished fit (refined cameras, the scene it was fitted to, ``report``)."""
     cams = result.scene.cameras
     if result.cameras_refined is not None:
         cams = result.cameras_refined.apply_to(cams)
     return Reconstruction(result.model, result.scene_index, np.asarray(result.scene.to_world), result.scene.units,
-                          cfg.render, cams, scene=result.scene)
+                          cfg.render, cams, report or {}, scene=result.scene)
+
+
+def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpoint_dir: str | Path | None = None,
+        resume: bool = False, progress: bool = True, device: str = "cpu", on_stage_end=None) -> Reconstruction:
+    """The one fit: ``scene`` from scratch (``prior`` None) or as a new scene of a copy of ``prior``
+    (``prepare_prior``), following ``cfg.stages``; checkpoints in ``checkpoint_dir`` (resumable) if given.
+    The API, the CLI and the benchmarks all fit through here, then choose what to write."""
+    model = None if prior is None else prepare_prior(prior)
+    result = run_stages(scene, cfg, model=model, out_dir=checkpoint_dir, resume=resume, progress=progress,
+                        device=device, on_stage_end=on_stage_end)
+    result.model = result.model.to("cpu")
+    return result_reconstruction(result, cfg, fit_report(result))
+
+
+def fit_report(result: FitResult) -> dict:
+    """The fit's part of report.json: per-stage iterations, final losses and loss curve; timings."""
+    return {"stages": {name: {"iterations": h[-1][0] if h else 0, "final": h[-1][1] if h else {},
+                              "curve": [(it, logs["total"]) for it, logs in h]}
+                       for name, h in result.history.items()},
+            "timings_s": dict(result.timings)}
 
 
 def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS | None = None,
             resume: bool = False, progress: bool = True, outputs: OutputOptions = OutputOptions(),
             device: str = "cpu", settings: dict | None = None) -> Reconstruction:
-    """Fit ``scene`` (from scratch, or as a new scene of ``prior``) and write every output file."""
+    """``fit`` with its checkpoint in ``out_dir``, then every output file (``write_outputs``, previews,
+    report.json, the final checkpoint)."""
     out_dir = check_writable_dir(out_dir)
     t_start = time.perf_counter()
-    model = None
-    if prior is not None:
-        model = prior
-        model.drop_background()
-        model.add_scene()
-    result = fit_scene(scene, cfg, model=model, out_dir=out_dir, resume=resume, progress=progress, device=device)
-    model_cpu = result.model.to("cpu")
-    result.model = model_cpu
-    recon = result_reconstruction(result, cfg)
+    recon = fit(scene, cfg, prior, checkpoint_dir=out_dir, resume=resume, progress=progress, device=device)
 
     t0, wall0 = time.perf_counter(), time.time()
     export_report = write_outputs(recon, out_dir, outputs, scene)
@@ -87,16 +111,30 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
         previews = write_previews(export_report.textured, recon.cameras, scene.images, scene.masks, out_dir)
         log.info("wrote %s (%.1f s)", ", ".join(p.name for p in previews), time.perf_counter() - t1)
     t2 = time.perf_counter()
-    timings = dict(result.timings, meshes_and_assets=t1 - t0, previews=t2 - t1, outputs=t2 - t0)
-    report = {
+    report = run_report(recon, scene, cfg, export_report, outputs, settings, device,
+                        {"meshes_and_assets": t1 - t0, "previews": t2 - t1, "outputs": t2 - t0})
+    recon = replace(recon, report=report)
+    _finalise_checkpoint(out_dir / CHECKPOINT_NAME, recon)
+    write_json(out_dir / "report.json", report)
+    files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and ".tmp" not in p.name)
+    log.info("done: %d files in %s (%s); fit %.0f s, total %.0f s, peak memory %.0f MB", len(files), out_dir,
+             ", ".join(files), report["timings_s"].get("total", 0.0), time.perf_counter() - t_start,
+             report["peak_memory_mb"])
+    return recon
+
+
+def run_report(recon: Reconstruction, scene: Scene, cfg: FitConfig, export_report, outputs: OutputOptions,
+               settings: dict | None, device: str, output_timings: dict[str, float]) -> dict:
+    """report.json: settings, config, the scene and its placement, the fit (stages, timings), the export,
+    the solid-field health figure, peak memory, cameras before/after, the machine."""
+    return {
         "settings": settings or {},
         "config": to_dict(cfg),
         "scene": {"views": len(scene), "names": scene.names, "image_size": [scene.width, scene.height],
                   "to_world": scene.to_world, "world_units": scene.units},
-        "stages": {name: {"iterations": h[-1][0] if h else 0, "final": h[-1][1] if h else {},
-                          "curve": [(it, logs["total"]) for it, logs in h]}
-                   for name, h in result.history.items()},
-        "timings_s": timings,
+        "placement": scene.placement.summary() if scene.placement is not None else {"method": "none"},
+        "stages": recon.report.get("stages", {}),
+        "timings_s": dict(recon.report.get("timings_s", {}), **output_timings),
         "export": _export_summary(export_report),
         # issue 16: grid points of the meshing grid re-signed because they were positive but enclosed by the
         # surface (a hollow field); a health figure, 0 for a solid field
@@ -109,13 +147,6 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
         "machine": {"python": platform.python_version(), "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "device": device},
     }
-    recon.report = report
-    _finalise_checkpoint(out_dir / CHECKPOINT_NAME, recon)
-    write_json(out_dir / "report.json", report)
-    files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and ".tmp" not in p.name)
-    log.info("done: %d files in %s (%s); fit %.0f s, total %.0f s, peak memory %.0f MB", len(files), out_dir,
-             ", ".join(files), result.timings.get("total", 0.0), time.perf_counter() - t_start, report["peak_memory_mb"])
-    return recon
 
 
 def _written_since(out_dir: Path, wall: float) -> list[str]:

@@ -133,7 +133,7 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinemen
     return groups
 
 
-def fit_scene(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
+def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
               out_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
               device: str = "cpu", callback=None, on_stage_end=None) -> FitResult:
     """Fit the SDF + radiance of ``scene`` following ``cfg.stages``.

@@ -9,7 +9,7 @@ from neuhead.data.synthetic.head import load_head_model
 from neuhead.data.synthetic.scene import make_head_scene
 from neuhead.prior import load_prior
 from neuhead.reconstruction import Reconstruction
-from neuhead.train.fit import fit_scene
+from neuhead.train.fit import run_stages
 
 
 def test_shipped_prior_mean_head_is_head_shaped():
@@ -36,7 +36,7 @@ def test_two_stage_fit_moves_only_the_new_scene_in_stage_1_and_lowers_the_loss()
     k = prior.model.add_scene()
     start = fixed_ray_loss(prior.model, k, scene, prior.config.render)
     cfg = fit_config("quick", prior.config.model, iters=60, stages="stage1")
-    res = fit_scene(scene, cfg, model=prior.model, progress=False)
+    res = run_stages(scene, cfg, model=prior.model, progress=False)
     for b, p in zip(before, res.model.scene_parameters()):
         assert torch.equal(p[:k].detach(), b)  # the 64 training scenes are untouched
     for b, p in zip(shared_before, res.model.shared_parameters()):

@@ -5,7 +5,7 @@ import numpy as np
 from neuhead.cameras import Cameras
 from neuhead.config import FitConfig, ModelConfig, RenderConfig, StageConfig
 from neuhead.data.analytic import Snowman, make_sample_scene, surface_points
-from neuhead.train.fit import fit_scene
+from neuhead.train.fit import run_stages
 
 CFG = FitConfig(
     model=ModelConfig(sdf_hidden=48, sdf_layers=3, sdf_skip=(), pe_freqs=4, feature_dim=16, rgb_hidden=32,
@@ -34,7 +34,7 @@ def _errors(cams: Cameras, truth: Cameras, points: np.ndarray):
 def test_refinement_halves_a_3_degree_2_percent_error():
     scene = make_sample_scene(n_views=8, res=64, seed=3)
     # a model of the scene, fitted on the true cameras
-    fitted = fit_scene(scene, replace(CFG, stages=(StageConfig(iters=300, lr=5e-3, warmup=20, cos_anneal_end=100),)),
+    fitted = run_stages(scene, replace(CFG, stages=(StageConfig(iters=300, lr=5e-3, warmup=20, cos_anneal_end=100),)),
                        progress=False)
     # perturb every camera by 3 degrees about a random axis and its focal by +2 %
     rng = np.random.default_rng(0)
@@ -48,7 +48,7 @@ def test_refinement_halves_a_3_degree_2_percent_error():
     before = _errors(noisy.cameras, scene.cameras, surface)
     stage = StageConfig(name="cams", params="cameras", iters=150, lr=5e-2, warmup=0, schedule="constant",
                         camera_lr_ratio=0.1, cos_anneal_end=0)
-    res = fit_scene(noisy, replace(CFG, stages=(stage,), focal_penalty=0.0), model=fitted.model, progress=False)
+    res = run_stages(noisy, replace(CFG, stages=(stage,), focal_penalty=0.0), model=fitted.model, progress=False)
     after = _errors(res.cameras_refined.apply_to(noisy.cameras), scene.cameras, surface)
     assert after[0] <= 0.5 * before[0], (before, after)  # pose (rotation) error at least halved
     assert after[1] <= 0.5 * before[1], (before, after)  # image-space error at least halved

@@ -4,7 +4,7 @@ import torch
 
 from neuhead.config import ModelConfig, RenderConfig, SCRATCH_PRESETS, StageConfig
 from neuhead.train.checkpoint import load_checkpoint
-from neuhead.train.fit import fit_scene
+from neuhead.train.fit import run_stages
 
 TINY = replace(
     SCRATCH_PRESETS["quick"],
@@ -29,20 +29,20 @@ def test_killed_run_resumes_to_the_same_weights(sample_scene, tmp_path):
         if it == 7:  # after the checkpoint at iteration 5, before the one at 10
             raise Killed
 
-    full = fit_scene(sample_scene, _cfg(10), progress=False)
+    full = run_stages(sample_scene, _cfg(10), progress=False)
     try:
-        fit_scene(sample_scene, _cfg(10), out_dir=tmp_path, progress=False, callback=kill)
+        run_stages(sample_scene, _cfg(10), out_dir=tmp_path, progress=False, callback=kill)
     except Killed:
         pass
     assert load_checkpoint(tmp_path / "checkpoint.safetensors").meta["iteration"] == 5
-    resumed = fit_scene(sample_scene, _cfg(10), out_dir=tmp_path, resume=True, progress=False)
+    resumed = run_stages(sample_scene, _cfg(10), out_dir=tmp_path, resume=True, progress=False)
     for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
     hist = resumed.history["scratch"]
     assert [it for it, _ in hist] == [10]
 
 def test_fit_is_deterministic(sample_scene):
-    a = fit_scene(sample_scene, _cfg(6), progress=False)
-    b = fit_scene(sample_scene, _cfg(6), progress=False)
+    a = run_stages(sample_scene, _cfg(6), progress=False)
+    b = run_stages(sample_scene, _cfg(6), progress=False)
     for (k, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.equal(x, y), k

@@ -36,7 +36,7 @@ def test_one_view_head_fit_has_its_centre_inside(head_view):
     from neuhead.api import fit_config
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
-    from neuhead.train.fit import fit_scene
+    from neuhead.train.fit import run_stages
 
     torch.set_num_threads(1)
     prior = load_prior(None)
@@ -45,7 +45,7 @@ def test_one_view_head_fit_has_its_centre_inside(head_view):
     assert cfg.loss.solid > 0 and cfg.loss.core > 0  # on in the preset
     assert _sdf_at(prior.model, k, (0.0, 0.0, 0.0)) > 0  # the shipped prior is hollow (issue 16)
     cfg = replace(cfg, batch_rays=64)  # seconds, not minutes
-    res = fit_scene(head_view, cfg, model=prior.model, progress=False)
+    res = run_stages(head_view, cfg, model=prior.model, progress=False)
     centre = (0.0, 0.0, 0.0)  # the canonical frame puts the head's centre at the unit-frame origin
     assert _sdf_at(res.model, k, centre) < 0
     rec = Reconstruction(res.model, k, np.eye(4))
@@ -57,13 +57,13 @@ def test_one_view_head_fit_has_its_centre_inside(head_view):
 def test_fitted_analytic_scene_has_its_centre_inside(sample_scene):
     from neuhead.data.analytic import Snowman
     from neuhead.reconstruction import Reconstruction
-    from neuhead.train.fit import fit_scene
+    from neuhead.train.fit import run_stages
 
     from test_fit import TINY
 
     cfg = replace(TINY, stages=(replace(TINY.stages[0], iters=150, lr=5e-3, warmup=10, cos_anneal_end=50),))
     assert cfg.loss.solid > 0
-    res = fit_scene(sample_scene, cfg, progress=False)
+    res = run_stages(sample_scene, cfg, progress=False)
     to_unit = np.linalg.inv(sample_scene.to_world)
     centre = to_unit[:3, :3] @ np.asarray(Snowman().center) + to_unit[:3, 3]  # the body ball's centre
     assert _sdf_at(res.model, 0, centre) < 0

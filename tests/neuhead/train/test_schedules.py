@@ -10,7 +10,7 @@ import torch
 
 from neuhead.config import FitConfig, QUICK_MODEL, QUICK_RENDER, StageConfig
 from neuhead.train import fit as fitmod
-from neuhead.train.fit import Plateau, fit_scene, lr_factor
+from neuhead.train.fit import Plateau, run_stages, lr_factor
 
 
 def test_warmup_then_cosine_to_the_final_ratio():
@@ -55,7 +55,7 @@ def _cfg(iters=40, schedule="constant", patience=500, drops=3):
 def _first_last(scene, cfg):
     """Mean colour loss of the first and the last 10 iterations (every iteration, via the callback)."""
     curve = []
-    fit_scene(scene, cfg, progress=False, callback=lambda stage, it, logs: curve.append(logs["color"]))
+    run_stages(scene, cfg, progress=False, callback=lambda stage, it, logs: curve.append(logs["color"]))
     return float(np.mean(curve[:10])), float(np.mean(curve[-10:]))
 
 
@@ -75,7 +75,7 @@ def test_fitting_lowers_the_loss_and_a_frozen_optimizer_does_not(sample_scene, m
 
 def test_plateau_schedule_stops_a_stage_early(sample_scene):
     its = []
-    fit_scene(sample_scene, _cfg(iters=400, schedule="plateau", patience=2, drops=2), progress=False,
+    run_stages(sample_scene, _cfg(iters=400, schedule="plateau", patience=2, drops=2), progress=False,
               callback=lambda stage, it, logs: its.append(it))
     assert its[-1] < 399  # stopped after the second learning-rate drop, well before the budget
     assert its == list(range(1, len(its) + 1))

@@ -1,0 +1,26 @@
+"""The one fit path: the prior is prepared in one place and the caller's prior is never changed."""
+
+import torch
+
+from neuhead.api import fit_config
+from neuhead.pipeline import fit, prepare_prior
+from neuhead.prior import load_prior
+
+
+def test_prepare_prior_copies_and_adds_one_mean_scene():
+    prior = load_prior()
+    n, has_bg = prior.model.n_scenes, prior.model.background is not None
+    model = prepare_prior(prior.model)
+    assert model is not prior.model and model.n_scenes == n + 1 and model.background is None
+    assert prior.model.n_scenes == n and (prior.model.background is not None) == has_bg
+
+
+def test_fit_leaves_the_callers_prior_untouched(sample_scene):
+    prior = load_prior()
+    before = [p.detach().clone() for p in prior.model.parameters()]
+    n = prior.model.n_scenes
+    cfg = fit_config("quick", prior.config.model, iters=4, seed=0)
+    recon = fit(sample_scene, cfg, prior.model, progress=False)
+    assert recon.scene_index == n and recon.report["stages"]  # the fit's part of the report, set at construction
+    assert prior.model.n_scenes == n
+    assert all(torch.equal(a, b) for a, b in zip(before, prior.model.parameters()))
