@@ -65,12 +65,12 @@ def check_run(args) -> int:
     img, hit = render_textured(um.vertices, um.faces, um.uv, baked.texture, cams.K[0], cams.c2w[0],
                                cams.width, cams.height)
     ref = recon.render(cams, 0, world=False)
-    both = binary_erosion(hit & (ref["opacity"] > 0.5), iterations=1)
+    both = binary_erosion(hit & (ref.opacity > 0.5), iterations=1)
     print(f"view {args.view} ({cams.width}x{cams.height}): PSNR textured mesh vs field render = "
-          f"{psnr(img, ref['rgb'], both):.2f} dB over {int(both.sum())} pixels; silhouette IoU "
-          f"{(hit & (ref['opacity'] > 0.5)).sum() / max(1, (hit | (ref['opacity'] > 0.5)).sum()):.3f}")
+          f"{psnr(img, ref.rgb, both):.2f} dB over {int(both.sum())} pixels; silhouette IoU "
+          f"{(hit & (ref.opacity > 0.5)).sum() / max(1, (hit | (ref.opacity > 0.5)).sum()):.3f}")
     if args.png:
-        side = np.concatenate([img, ref["rgb"].clip(0, 1)], 1)
+        side = np.concatenate([img, ref.rgb.clip(0, 1)], 1)
         Image.fromarray((side * 255).astype(np.uint8)).save(args.png.with_name(args.png.stem + "_view.png"))
         tt = turntable(um.vertices, um.faces, um.uv, baked.texture, views=8, size=256)
         Image.fromarray((tt.clip(0, 1) * 255).astype(np.uint8)).save(args.png)

@@ -149,13 +149,13 @@ def run_head(seed: int, args, out: Path) -> dict:
             renders[label] = render_textured(um.vertices, um.faces, um.uv, baked.texture, K, c2w, cams.width, cams.height)
         with torch.no_grad():
             fr = recon.render(Cameras(K[None], c2w[None], cams.width, cams.height), 0, world=False)
-        mask = (gt_mask > 0.5) & renders["photo"][1] & (fr["opacity"] > 0.5)
+        mask = (gt_mask > 0.5) & renders["photo"][1] & (fr.opacity > 0.5)
         rows[name] = {"photo bake": scores(renders["photo"][0], gt, mask),
                       "field bake": scores(renders["field"][0], gt, mask),
-                      "field render": scores(np.clip(fr["rgb"], 0, 1), gt, mask)}
+                      "field render": scores(np.clip(fr.rgb, 0, 1), gt, mask)}
         white = lambda im: np.where(mask[..., None], im, 1.0)  # noqa: E731
         strips.append(np.concatenate([gt, white(renders["photo"][0]), white(renders["field"][0]),
-                                      white(np.clip(fr["rgb"], 0, 1))], 1))
+                                      white(np.clip(fr.rgb, 0, 1))], 1))
     Image.fromarray((np.concatenate(strips, 0).clip(0, 1) * 255 + 0.5).astype(np.uint8)).save(
         out / f"compare_{seed}.png")
     return {"seed": seed, "views": rows, "seconds": {"fit": fit_s, "photo_bake": photo_s, "field_bake": field_s,

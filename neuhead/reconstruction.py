@@ -39,6 +39,15 @@ def guess_units(world_units_per_mm: float) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class RenderedView:
+    """One camera rendered from the field: rgb (H, W, 3) (no background), opacity (H, W), depth (H, W) (unit frame)."""
+
+    rgb: np.ndarray
+    opacity: np.ndarray
+    depth: np.ndarray
+
+
 @dataclass
 class Reconstruction:
     """One fitted scene of a MultiNeuS model.
@@ -122,16 +131,16 @@ class Reconstruction:
             self._mesh = self.extract_mesh(256)
         return self._mesh
 
-    def render(self, cameras: Cameras, index: int = 0, world: bool = True) -> dict[str, np.ndarray]:
-        """Render one camera (world-frame cameras unless ``world=False``): rgb (H, W, 3), opacity, depth."""
+    def render(self, cameras: Cameras, index: int = 0, world: bool = True) -> "RenderedView":
+        """Render one camera of the field (world-frame cameras unless ``world=False``)."""
         cams = cameras.transformed(np.linalg.inv(self.to_world)) if world else cameras
         H, W = cams.height, cams.width
         v, u = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
         rays = rays_for_pixels(cams, np.full(H * W, index), u.ravel(), v.ravel())
         with torch.no_grad():
             out = render_image(model_fns(self.model, self.scene_index), rays, self.render_cfg)
-        return {"rgb": out["rgb"].numpy().reshape(H, W, 3), "opacity": out["opacity"].numpy().reshape(H, W),
-                "depth": out["depth"].numpy().reshape(H, W)}
+        return RenderedView(out.rgb.numpy().reshape(H, W, 3), out.opacity.numpy().reshape(H, W),
+                            out.depth.numpy().reshape(H, W))
 
     def render_fn(self, width: int, height: int, background: float = 1.0):
         """A differentiable ``render_fn(K (3, 3), c2w (4, 4)) -> (H, W, 3)`` torch image for unit-frame

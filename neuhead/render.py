@@ -245,13 +245,24 @@ def model_fns(model, scene: int = 0, background: bool = False) -> FieldFns:
     )
 
 
-def render_image(fns: FieldFns, rays: Rays, cfg: RenderConfig, bg_rgb: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """Render many rays in chunks without gradients to the parameters. Returns rgb, opacity, depth, normal."""
-    out: dict[str, list[torch.Tensor]] = {"rgb": [], "opacity": [], "depth": [], "normal": []}
+@dataclass
+class ImageRender:
+    """Rays rendered without gradients: rgb (n, 3), opacity (n, 1), depth (n, 1), normal (n, 3)."""
+
+    rgb: torch.Tensor
+    opacity: torch.Tensor
+    depth: torch.Tensor
+    normal: torch.Tensor
+
+
+def render_image(fns: FieldFns, rays: Rays, cfg: RenderConfig, bg_rgb: torch.Tensor | None = None) -> ImageRender:
+    """Render many rays in chunks of ``cfg.chunk`` without gradients to the parameters."""
+    names = ("rgb", "opacity", "depth", "normal")
+    out: dict[str, list[torch.Tensor]] = {k: [] for k in names}
     for i in range(0, len(rays.origins), cfg.chunk):
         sl = slice(i, i + cfg.chunk)
         chunk = Rays(rays.origins[sl], rays.dirs[sl], rays.near[sl], rays.far[sl])
         r = render_rays(chunk, fns, cfg, training=False, bg_rgb=None if bg_rgb is None else bg_rgb[sl])
-        for k in out:
+        for k in names:
             out[k].append(getattr(r, k).detach())
-    return {k: torch.cat(v) for k, v in out.items()}
+    return ImageRender(*(torch.cat(out[k]) for k in names))

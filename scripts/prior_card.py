@@ -63,7 +63,7 @@ def main() -> None:
             img = torch.nn.functional.interpolate(torch.as_tensor(scene.images[i]).permute(2, 0, 1)[None], size=(a.res, a.res), mode="area")[0].permute(1, 2, 0).numpy()
             msk = torch.nn.functional.interpolate(torch.as_tensor(scene.masks[i])[None, None], size=(a.res, a.res), mode="area")[0, 0].numpy()
             # the render has no background (black), the photo is cut out by its mask
-            vals.append(masked_psnr(out["rgb"] * msk[..., None], img * msk[..., None], msk))
+            vals.append(masked_psnr(out.rgb * msk[..., None], img * msk[..., None], msk))
         psnrs.append(float(np.mean(vals)))
 
     # training identities vs their ground truth (H3DS protocol, and unaligned GT -> prediction)
