@@ -258,7 +258,7 @@ def export_asset(
         t = time.perf_counter()
         info = export_sdf_network(sdf_module, to_world, f"{stem}_sdf{NET_FORMATS[options.sdf_net]}",
                                   options.sdf_net, interior=interior_note(surf.resigned_fraction, grid_file))
-        written.append(info["path"])
+        written.append(info.path)
         seconds["sdf_net"] = time.perf_counter() - t
 
     return ExportReport(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -132,8 +132,24 @@ def interior_note(resigned_fraction: float | None, grid_file: str | None = None)
             + where)
 
 
+@dataclass(frozen=True)
+class SDFNetworkInfo:
+    """What :func:`export_sdf_network` wrote (everything but ``path`` is also stored inside the file)."""
+
+    path: str
+    """the .pt / .onnx file"""
+    format: str
+    """torchscript or onnx"""
+    input: str
+    """the input tensor"""
+    output: str
+    """the output tensor"""
+    interior: str
+    """whether the network's own field is solid (see :func:`interior_note`)"""
+
+
 def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str = "torchscript",
-                       interior: str | None = None) -> dict:
+                       interior: str | None = None) -> SDFNetworkInfo:
     """Write the world-frame SDF network to ``path`` as TorchScript (``torch.jit.load``) or ONNX
     (input ``points`` (n, 3) float32, output ``sdf`` (n,)). Returns a small description.
 
@@ -153,9 +169,9 @@ def export_sdf_network(module, to_world: np.ndarray, path: str | Path, fmt: str 
     # torch 2.13 marks TorchScript and the TorchScript-based ONNX exporter deprecated; both still work
     # and need nothing beyond torch (+ onnx); the torch.export-based exporter needs onnxscript and
     # takes ~4 s. The artefacts load with torch.jit.load / any ONNX runtime, without neuhead.
-    desc = {"path": str(path), "format": fmt, "input": "points (n, 3) float32, world frame",
-            "output": "sdf (n,) float32, world units, negative inside", "interior": interior or interior_note(None)}
-    meta = json.dumps({k: v for k, v in desc.items() if k != "path"})
+    desc = SDFNetworkInfo(str(path), fmt, "points (n, 3) float32, world frame",
+                          "sdf (n,) float32, world units, negative inside", interior or interior_note(None))
+    meta = json.dumps({k: v for k, v in asdict(desc).items() if k != "path"})
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         if fmt == "torchscript":
