@@ -135,6 +135,11 @@ class RegionScore:
     warnings: tuple[str, ...] = ()
     accuracy: float | None = None
 
+    def describe(self) -> str:
+        """One human-readable line."""
+        return (f"{self.name:>12}: mean {self.mean:.4f}  median {self.median:.4f}  p90 {self.p90:.4f}  "
+                f"({len(self.indices)} GT vertices, ICP scale {self.alignment.scale:.4f})")
+
     def summary(self) -> dict:
         a = self.alignment
         return {
@@ -333,6 +338,12 @@ class SurfaceScore:
     chamfer: ChamferResult
     alignment: Similarity
     warnings: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One human-readable line."""
+        c = self.chamfer
+        return (f"{self.name:>12}: chamfer {c.chamfer:.4f} (acc {c.accuracy:.4f}, comp {c.completeness:.4f})  "
+                f"F@{c.threshold:g} {c.fscore:.4f}  ICP scale {self.alignment.scale:.4f}")
 
     def summary(self) -> dict:
         c = self.chamfer

@@ -45,20 +45,9 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def format_scores(summary: dict) -> str:
-    """Human-readable lines for an evaluation summary."""
-    lines = []
-    for key, s in summary.items():
-        if not isinstance(s, dict) or "region" not in s:
-            continue
-        if summary["protocol"] == "h3ds":
-            lines.append(f"{key:>12}: mean {s['mean']:.4f}  median {s['median']:.4f}  p90 {s['p90']:.4f}  "
-                         f"({s['n_vertices']} GT vertices, ICP scale {s['icp_scale']:.4f})")
-        else:
-            lines.append(f"{key:>12}: chamfer {s['chamfer']:.4f} (acc {s['accuracy']:.4f}, comp "
-                         f"{s['completeness']:.4f})  F@{s['threshold']:g} {s['fscore']:.4f}  "
-                         f"ICP scale {s['icp_scale']:.4f}")
-    return "\n".join(lines)
+def format_scores(evaluation) -> str:
+    """Human-readable lines, one per scored region of an ``H3DSEvaluation`` or ``SurfaceEvaluation``."""
+    return "\n".join(s.describe() for s in evaluation.scores())
 
 
 def check_options(args) -> None:
@@ -126,5 +115,5 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(format_scores(summary))
+        print(format_scores(ev))
     return 0
