@@ -38,7 +38,8 @@ def check_run(args) -> int:
     from meshing import cleanup
     from meshing.extract import MeshConfig, extract_surface
     from meshing.grid import GridConfig
-    from meshing.preview import psnr, render_textured, turntable
+    from eval.images import masked_psnr as psnr
+    from meshing.preview import render_textured, turntable
     from meshing.texture import TextureConfig, bake_texture
     from neuhead.reconstruction import load_reconstruction
 

@@ -83,7 +83,7 @@ def region_within(vertices: np.ndarray, center, radius: float) -> np.ndarray:
     return idx
 
 
-def check_units(pred: MeshData, gt: MeshData, config: EvalConfig = EvalConfig()) -> float:
+def check_same_units(pred: MeshData, gt: MeshData, config: EvalConfig = EvalConfig()) -> float:
     """Ratio of bounding-box diagonals pred/gt; EvalInputError if it says the units differ."""
     def diag(v):
         return float(np.linalg.norm(v.max(0) - v.min(0)))
@@ -232,7 +232,7 @@ def evaluate_h3ds(pred: MeshData, gt: MeshData, *, nose_tip=None, face_sphere=No
         coarse = h3ds_landmark_alignment(pred_landmarks, gt_landmarks)
         pv = apply_matrix(coarse.matrix, pv)
         pred = MeshData(pv, pred.faces, pred.name)
-    check_units(pred, gt, config)
+    check_same_units(pred, gt, config)
 
     face_idx = _face_sphere(gt.vertices, nose_tip, face_sphere, config)
     if icp_region is not None:
@@ -418,7 +418,7 @@ def evaluate_surface(pred: MeshData, gt: MeshData, *, nose_tip=None, face_sphere
     for m in (pred, gt):
         if len(m.faces) == 0:
             raise EvalInputError(f"{m.name}: the surface protocol needs a mesh with faces, not a point cloud")
-    check_units(pred, gt, config)
+    check_same_units(pred, gt, config)
     n = len(gt.vertices)
     face_idx = _face_sphere(gt.vertices, nose_tip, face_sphere, config)
     if icp_region is not None:

@@ -1,11 +1,10 @@
 """Render a textured mesh from a camera, to check a bake against the field it came from.
 
-- :func:`camera_rays` — OpenCV pinhole rays through pixel centres (``p_world = c2w @ p_cam``).
+- ``camera_rays`` / ``look_at`` (from :mod:`meshing.camera`) — OpenCV pinhole rays and poses.
 - :func:`render_textured` — z-buffer the mesh (:func:`meshing.raster.rasterize_mesh`, numpy only), look the
   texture up at the hit's interpolated UV; unlit albedo, so it compares with the radiance field directly.
   ``_raycast`` (Open3D's ``RaycastingScene``) is the reference the rasteriser is tested against.
 - :func:`sphere_trace` — the first zero crossing of an SDF callable along rays (the oracle surface).
-- :func:`psnr` — masked PSNR in dB.
 - :func:`turntable` — shaded albedo from ``views`` azimuths in one image, to look for seams.
 """
 
@@ -13,32 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from meshing.camera import camera_rays, look_at  # noqa: F401  (re-exported: the previews' camera helpers)
 from meshing.grid import SDFFn, evaluate
 from meshing.raster import rasterize_mesh
 from meshing.texture import sample_texture
-
-
-def camera_rays(K: np.ndarray, c2w: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Origins and unit directions (H·W, 3) of the rays through the pixel centres, row-major."""
-    v, u = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
-    pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], 1)
-    d = pix @ np.linalg.inv(K).T @ c2w[:3, :3].T
-    d /= np.linalg.norm(d, axis=1, keepdims=True)
-    return np.broadcast_to(c2w[:3, 3], d.shape).copy(), d
-
-
-def look_at(eye, target=(0.0, 0.0, 0.0), up=(0.0, 1.0, 0.0)) -> np.ndarray:
-    """OpenCV camera-to-world (x right, y down, z forward) at ``eye`` looking at ``target``."""
-    eye, target, up = (np.asarray(a, dtype=np.float64) for a in (eye, target, up))
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    m = np.eye(4)
-    m[:3, :3] = np.stack([x, y, z], 1)
-    m[:3, 3] = eye
-    return m
 
 
 def _raycast(vertices, faces, origins, dirs):
@@ -95,15 +72,6 @@ def sphere_trace(sdf_fn: SDFFn, origins, dirs, near: float, far: float, steps: i
         t[idx] += np.where(done, 0.0, s)
         alive[idx[done | (t[idx] > far)]] = False
     return origins + t[:, None] * dirs, hit
-
-
-def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """PSNR in dB of two [0, 1] images, over ``mask`` if given."""
-    diff = (np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2
-    if mask is not None:
-        diff = diff[mask]
-    mse = float(diff.mean())
-    return float("inf") if mse == 0 else -10.0 * np.log10(mse)
 
 
 def turntable(vertices, faces, uv, texture, views: int = 8, size: int = 256, elevation_deg: float = 15.0,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from meshing.camera import look_at  # noqa: F401  (one copy, in the lowest package; re-exported here)
+
 
 @dataclass(frozen=True)
 class Cameras:
@@ -131,22 +133,6 @@ def rays_for_pixels(cams: Cameras, cam_idx: np.ndarray, u: np.ndarray, v: np.nda
     near, far, _ = sphere_near_far(o, d)
     f = lambda t: t.to(dtype=dtype, device=device)
     return Rays(f(o), f(d), f(near), f(far))
-
-
-def look_at(eye: np.ndarray, target: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
-    """c2w (4, 4) of an OpenCV camera at ``eye`` looking at ``target`` with world ``up`` roughly up
-    in the image (image y points down, so camera y = -up)."""
-    eye = np.asarray(eye, dtype=np.float64)
-    z = np.asarray(target, dtype=np.float64) - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(-np.asarray(up, dtype=np.float64), z)
-    if np.linalg.norm(x) < 1e-8:
-        x = np.cross(np.array([0.0, 0.0, -1.0]), z)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = x, y, z, eye
-    return c2w
 
 
 def intrinsics(fov_y_deg: float, width: int, height: int) -> np.ndarray:

@@ -21,10 +21,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-
-def masked_psnr(pred, gt, mask):
-    m = mask > 0.5
-    return float(-10 * np.log10(((pred[m] - gt[m]) ** 2).mean() + 1e-10))
+from eval.images import masked_psnr
 
 
 def main() -> None:
@@ -35,6 +32,7 @@ def main() -> None:
     ap.add_argument("--views", type=int, default=2)
     ap.add_argument("--res", type=int, default=64)
     ap.add_argument("--identities", type=int, default=8, help="training identities reconstructed and scored")
+    ap.add_argument("--psnr-scenes", type=int, default=None, help="per-scene PSNR of only the first N scenes (default all)")
     ap.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of scored meshes")
     a = ap.parse_args()
 
@@ -50,7 +48,7 @@ def main() -> None:
     model = prior.model
     dirs = find_scenes(a.data)[: model.n_scenes]
     psnrs = []
-    for k, d in enumerate(dirs):
+    for k, d in enumerate(dirs[: a.psnr_scenes]):
         scene = load_neus(d, views=range(a.views))
         f = a.res / scene.width
         K = scene.cameras.K.copy()

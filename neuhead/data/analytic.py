@@ -68,7 +68,7 @@ class Snowman:
         return self.head_offset + self.head_radius
 
 
-def sphere_trace(sdf, origins: np.ndarray, dirs: np.ndarray, t_max: float, iters: int = 200,
+def trace_depth(sdf, origins: np.ndarray, dirs: np.ndarray, t_max: float, iters: int = 200,
                  eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """March rays (n, 3) through an SDF. Returns depth t (n,) and hit (n,) bool."""
     t = np.zeros(len(origins))
@@ -101,7 +101,7 @@ def render_shape(shape: Snowman, cams: Cameras, background: float = 0.0):
         dn = d / np.linalg.norm(d, axis=-1, keepdims=True)
         o = np.broadcast_to(c2w[:3, 3], dn.shape)
         t_max = np.linalg.norm(c2w[:3, 3] - shape.center) + shape.bounding_radius * 2
-        t, hit = sphere_trace(shape.sdf, o, dn, t_max)
+        t, hit = trace_depth(shape.sdf, o, dn, t_max)
         img = np.full((H * W, 3), background, dtype=np.float64)
         pts = o[hit] + t[hit, None] * dn[hit]
         img[hit] = shape.shade(pts)

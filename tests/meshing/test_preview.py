@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_erosion
 
+from eval.images import masked_psnr as psnr
 from meshing import cleanup, shapes
 from meshing.grid import GridConfig, hierarchical_marching_cubes
-from meshing.preview import camera_rays, look_at, psnr, render_textured, sphere_trace, turntable
+from meshing.preview import camera_rays, look_at, render_textured, sphere_trace, turntable
 from meshing.texture import TextureConfig, bake_texture
 
 

@@ -16,7 +16,7 @@ from neuhead.cameras import Cameras
 
 
 @dataclass(frozen=True)
-class RenderConfig:
+class SynthRenderConfig:
     """How synthetic views are rendered."""
 
     supersample: int = 2
@@ -40,7 +40,7 @@ class Rendered:
     hit: np.ndarray
 
 
-def camera_rays(K: np.ndarray, c2w: np.ndarray, width: int, height: int, offsets: np.ndarray) -> np.ndarray:
+def subpixel_rays(K: np.ndarray, c2w: np.ndarray, width: int, height: int, offsets: np.ndarray) -> np.ndarray:
     """Rays (len(offsets), H, W, 6) float32 [origin, direction] for sub-pixel ``offsets`` (m, 2) in [0, 1).
 
     Directions are ``R K^-1 (u, v, 1)``: *not* unit length but with unit camera-z component, so a
@@ -66,7 +66,7 @@ class HeadRenderer:
     """
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, vertex_normals: np.ndarray,
-                 config: RenderConfig = RenderConfig()):
+                 config: SynthRenderConfig = SynthRenderConfig()):
         try:
             import open3d as o3d
         except ImportError as e:
@@ -122,7 +122,7 @@ class HeadRenderer:
         hits = np.zeros((n, H, W), bool)
         for i in range(n):
             K, c2w = cameras.K[i], cameras.c2w[i]
-            centre = camera_rays(K, c2w, W, H, np.array([[0.5, 0.5]]))[0].reshape(-1, 6)  # (H*W, 6)
+            centre = subpixel_rays(K, c2w, W, H, np.array([[0.5, 0.5]]))[0].reshape(-1, 6)  # (H*W, 6)
             rc = self.cast(centre)
             hit = np.isfinite(rc["t"])
             depth[i].reshape(-1)[hit] = rc["t"][hit]  # directions have unit camera z: t is the depth
@@ -132,7 +132,7 @@ class HeadRenderer:
                 src_rays, src_t, src_tri, src_uv = centre, rc["t"], rc["tri"], rc["uv"]
                 shade_idx = np.flatnonzero(hit)
             else:
-                rays = camera_rays(K, c2w, W, H, offsets).reshape(len(offsets), -1, 6)  # (m, H*W, 6)
+                rays = subpixel_rays(K, c2w, W, H, offsets).reshape(len(offsets), -1, 6)  # (m, H*W, 6)
                 r = self.cast(rays)
                 sub_hit = np.isfinite(r["t"])  # (m, H*W)
                 cov = sub_hit.mean(0)

@@ -11,7 +11,7 @@ from neuhead.data.scene import Scene
 from neuhead.data.synthetic.appearance import Appearance, albedo, albedo_fast, background, sample_appearance, shade, vertex_attributes
 from neuhead.data.synthetic.head import (H3DS_LANDMARKS_68, Head, HeadConfig, HeadModel, load_head_model,
                                          sample_head, vertex_normals)
-from neuhead.data.synthetic.render import HeadRenderer, RenderConfig
+from neuhead.data.synthetic.render import HeadRenderer, SynthRenderConfig
 from neuhead.data.synthetic.rigs import RIGS, RigConfig, sample_cameras
 
 FACE_SPHERE_RADIUS_MM = 95.0
@@ -23,7 +23,7 @@ class SynthConfig:
 
     head: HeadConfig = HeadConfig()
     """identity / expression / hair sampling"""
-    render: RenderConfig = RenderConfig()
+    render: SynthRenderConfig = SynthRenderConfig()
     """renderer settings"""
     unlit: bool = False
     """render the albedo texture without lighting or shadows (a look the training heads never have)"""
