@@ -38,4 +38,14 @@ def test_view_basis_is_orthonormal_right_handed():
 def test_bar_chart_png(tmp_path):
     p = bar_chart({"face": {"F": 1.9, "L": np.nan, "mean": 2.0}, "head": {"F": 12.0, "L": 13.0, "mean": 12.5}},
                   tmp_path / "bar.png", reference={"paper": {"face": 1.84, "head": 12.74}})
-    assert Image.open(p).size[0] > 400
+    img = np.asarray(Image.open(p).convert("RGB")).astype(int)
+    assert img.shape[1] > 400
+
+    def count(rgb, part):  # pixels of a bar colour in one panel (left: face, right: head)
+        half = img[:, : img.shape[1] // 2] if part == 0 else img[:, img.shape[1] // 2:]
+        return int((np.abs(half - np.array(rgb)).sum(-1) < 30).sum())
+
+    blue, red = (0x4C, 0x72, 0xB0), (0xC4, 0x4E, 0x52)  # columns, and the "mean" column
+    # bars are drawn to scale: equal widths, so areas go with the values (NaN: no bar)
+    assert abs(count(blue, 0) / count(red, 0) - 1.9 / 2.0) < 0.12
+    assert abs(count(blue, 1) / count(red, 1) - (12.0 + 13.0) / 12.5) < 0.2

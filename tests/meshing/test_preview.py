@@ -49,5 +49,15 @@ def test_textured_render_matches_the_field(baked):
 
 def test_turntable_shape(baked):
     _, t = baked
-    tt = turntable(t.mesh.vertices, t.mesh.faces, t.mesh.uv, t.texture, views=3, size=32)
-    assert tt.shape == (32, 96, 3) and tt.max() > 0.2
+    tt = turntable(t.mesh.vertices, t.mesh.faces, t.mesh.uv, t.texture, views=3, size=64)
+    assert tt.shape == (64, 192, 3)
+    tiles = [tt[:, 64 * i: 64 * (i + 1)] for i in range(3)]
+    bg = tiles[0][0, 0]
+    fg = [np.abs(x - bg).sum(-1) > 0.05 for x in tiles]
+    for m in fg:  # the whole object in every view, not cut off and not a blank tile
+        assert 0.05 < m.mean() < 0.9
+        assert not (m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
+    # the views go round: each one differs from the others
+    assert min(np.abs(tiles[i] - tiles[j]).mean() for i in range(3) for j in range(i + 1, 3)) > 0.01
+    # and shows the baked texture (the position colour of a torus spans many hues)
+    assert np.ptp(tiles[0][fg[0]], axis=0).min() > 0.2
