@@ -157,19 +157,52 @@ def export_asset(
     ``export_asset(sdf, color, T, ["head.glb", "head.obj"], resolution=512, faces=50_000, texture=2048)``.
     Pass several paths in one call: the surface is extracted and the texture baked only once.
     ``views``: the input photos with their (refined) cameras in the unit frame of ``sdf_fn``; with
-    ``texture_source="photo"`` (the default) the texture is projected from them (:mod:`meshing.texture`).
+    ``texture_source="photo"`` (the default) the texture is projected from them (:mod:`meshing.projection`).
     ``notes``: lines added to the report's notes (e.g. how the world units were chosen).
 
-    Everything is checked before the work starts (formats, units, axes, writable folders,
-    ``sdf_module`` when ``sdf_net`` is asked for); each file appears only once fully written.
-    Raises :class:`meshing.errors.EmptyMeshError` when the SDF has no zero crossing.
+    Steps: :func:`_check_export` (everything checked before the work starts: formats, units, axes, writable
+    folders, ``sdf_module`` when ``sdf_net`` is asked for) → :func:`_surface` (marching cubes, solid,
+    decimation) → :func:`_colours` (texture bake / vertex colours) → :func:`_write_meshes` (each file appears
+    only once fully written) → :func:`_write_sdf_files`. Raises :class:`meshing.errors.EmptyMeshError` when
+    the SDF has no zero crossing.
     """
     if flat:
         options = options_from_flat(options, **flat)
     paths = _outputs(out)
+    to_world = np.asarray(to_world, dtype=np.float64)
+    convs = _check_export(paths, options, world_units, to_world, sdf_module)
+    notes = list(notes)
+    if world_units == "unit":
+        notes.append("the scene's world units are unknown; one world unit was written as one metre")
+    seconds: dict = {}
+    surf, v, f, normals = _surface(sdf_fn, options, seconds)
+    suffixes = {p.suffix.lower() for p in paths}
+    textured, vcolors = _colours(v, f, normals, color_fn, options, views, suffixes, seconds)
+    t = time.perf_counter()
+    written = _write_meshes(paths, convs, to_world, v, f, normals, textured, vcolors)
+    seconds["write"] = time.perf_counter() - t
+    if surf.resigned_voxels:
+        notes.append(f"the fitted field is hollow: {100 * surf.resigned_fraction:.2f} % of the grid points "
+                     f"({surf.resigned_voxels}) were positive inside the outer surface and were re-signed")
+    written += _write_sdf_files(sdf_fn, sdf_module, to_world, paths[0].with_suffix(""), options, world_units,
+                                surf.resigned_fraction, seconds)
+    return ExportReport(
+        files=written, raw_faces=len(surf.faces), faces=len(f), vertices=len(v),
+        texture_size=options.texture.size if textured is not None else None,
+        texture_coverage=textured.coverage if textured is not None else None,
+        texture_source=textured.source if textured is not None else None,
+        photo_fraction=textured.photo_fraction if textured is not None else None, textured=textured,
+        conversions={s: convs[s].as_dict() for s in sorted(suffixes)},
+        sdf_evaluations=surf.evaluations, seconds=seconds, notes=notes,
+        resigned_voxels=surf.resigned_voxels, resigned_fraction=surf.resigned_fraction,
+    )
+
+
+def _check_export(paths: list[Path], options: ExportOptions, world_units: str, to_world: np.ndarray,
+                  sdf_module) -> dict[str, Conversion]:
+    """Every option and output checked before any work; returns the unit/axis conversion per suffix."""
     check_units(world_units, "world units")
     check_units(options.units)
-    to_world = np.asarray(to_world, dtype=np.float64)
     similarity_scale(to_world)
     convs = {".glb": conversion(world_units, "m", options.world_up, options.world_front, "+y", "+z")}
     for sfx in (".obj", ".ply"):
@@ -186,11 +219,11 @@ def export_asset(
     if options.texture_source not in TEXTURE_SOURCES:
         raise ExportError(f"unknown texture source {options.texture_source!r}; expected one of "
                           f"{', '.join(TEXTURE_SOURCES)}")
-    notes = list(notes)
-    if world_units == "unit":
-        notes.append("the scene's world units are unknown; one world unit was written as one metre")
+    return convs
 
-    seconds: dict = {}
+
+def _surface(sdf_fn: SDFFn, options: ExportOptions, seconds: dict):
+    """The (solid) surface, decimated to ``options.faces``; (surface, vertices, faces, unit-frame normals)."""
     t = time.perf_counter()
     surf = extract_surface(sdf_fn, options.mesh)
     seconds["mesh"] = time.perf_counter() - t
@@ -199,23 +232,28 @@ def export_asset(
     if options.faces is not None:
         v, f = cleanup.decimate(v, f, options.faces)
     seconds["decimate"] = time.perf_counter() - t
-    normals = vertex_normals(v, f)  # unit frame, before the atlas splits the seams
+    return surf, v, f, vertex_normals(v, f)  # normals before the atlas splits the seams
 
-    suffixes = {p.suffix.lower() for p in paths}
-    textured = None
+
+def _colours(v, f, normals, color_fn: ColorFn | None, options: ExportOptions, views, suffixes: set[str],
+             seconds: dict):
+    """(textured mesh for GLB/OBJ or None, per-vertex colours for PLY or None)."""
+    textured = vcolors = None
     if color_fn is not None and suffixes & {".glb", ".obj"}:
         photos = list(views or []) if options.texture_source == "photo" else []
         textured = bake_texture(v, f, color_fn, options.texture, normals=normals, views=photos,
                                 projection=options.projection)
         seconds.update({f"texture_{k}": s for k, s in textured.seconds.items()})
-    vcolors = None
     if color_fn is not None and ".ply" in suffixes:
         t = time.perf_counter()
         vcolors = query_colors(color_fn, v, normals, options.mesh.chunk)
         seconds["vertex_colors"] = time.perf_counter() - t
+    return textured, vcolors
 
+
+def _write_meshes(paths: list[Path], convs: dict, to_world: np.ndarray, v, f, normals, textured, vcolors) -> list[str]:
+    """Each mesh file in its own frame and units (unit frame → world → file); returns the files written."""
     written: list[str] = []
-    t = time.perf_counter()
     for p in paths:
         sfx = p.suffix.lower()
         m = np.asarray(convs[sfx].matrix) @ to_world  # unit frame → file frame
@@ -224,28 +262,26 @@ def export_asset(
             vv, ff = transform_mesh(v, f, m)
             _write_ply(p, vv, ff, normals @ rot.T, vcolors)
             written.append(str(p))
-        elif textured is not None:
+            continue
+        if textured is not None:
             um = textured.mesh
             vv, ff = transform_mesh(um.vertices, um.faces, m)
-            nn = normals[um.source] @ rot.T
-            if sfx == ".glb":
-                _write_glb(p, vv, ff, nn, um.uv, textured.texture)
-                written.append(str(p))
-            else:
-                written.extend(_write_obj(p, vv, ff, nn, um.uv, textured.texture))
+            nn, uv, tex = normals[um.source] @ rot.T, um.uv, textured.texture
         else:
             vv, ff = transform_mesh(v, f, m)
-            if sfx == ".glb":
-                _write_glb(p, vv, ff, normals @ rot.T, None, None)
-                written.append(str(p))
-            else:
-                written.extend(_write_obj(p, vv, ff, normals @ rot.T, None, None))
-    seconds["write"] = time.perf_counter() - t
+            nn, uv, tex = normals @ rot.T, None, None
+        if sfx == ".glb":
+            _write_glb(p, vv, ff, nn, uv, tex)
+            written.append(str(p))
+        else:
+            written.extend(_write_obj(p, vv, ff, nn, uv, tex))
+    return written
 
-    if surf.resigned_voxels:
-        notes.append(f"the fitted field is hollow: {100 * surf.resigned_fraction:.2f} % of the grid points "
-                     f"({surf.resigned_voxels}) were positive inside the outer surface and were re-signed")
-    stem = paths[0].with_suffix("")
+
+def _write_sdf_files(sdf_fn: SDFFn, sdf_module, to_world: np.ndarray, stem: Path, options: ExportOptions,
+                     world_units: str, resigned_fraction: float, seconds: dict) -> list[str]:
+    """``<stem>_sdf.npz`` (the re-signed grid) and ``<stem>_sdf.pt|.onnx`` (the network) when asked for."""
+    written: list[str] = []
     grid_file = None
     if options.sdf_grid is not None:
         t = time.perf_counter()
@@ -256,21 +292,11 @@ def export_asset(
         seconds["sdf_grid"] = time.perf_counter() - t
     if options.sdf_net is not None:
         t = time.perf_counter()
-        info = export_sdf_network(sdf_module, to_world, f"{stem}_sdf{NET_FORMATS[options.sdf_net]}",
-                                  options.sdf_net, interior=interior_note(surf.resigned_fraction, grid_file))
-        written.append(info.path)
+        net = export_sdf_network(sdf_module, to_world, f"{stem}_sdf{NET_FORMATS[options.sdf_net]}",
+                                 options.sdf_net, interior=interior_note(resigned_fraction, grid_file))
+        written.append(net.path)
         seconds["sdf_net"] = time.perf_counter() - t
-
-    return ExportReport(
-        files=written, raw_faces=len(surf.faces), faces=len(f), vertices=len(v),
-        texture_size=options.texture.size if textured is not None else None,
-        texture_coverage=textured.coverage if textured is not None else None,
-        texture_source=textured.source if textured is not None else None,
-        photo_fraction=textured.photo_fraction if textured is not None else None, textured=textured,
-        conversions={s: convs[s].as_dict() for s in sorted(suffixes)},
-        sdf_evaluations=surf.evaluations, seconds=seconds, notes=notes,
-        resigned_voxels=surf.resigned_voxels, resigned_fraction=surf.resigned_fraction,
-    )
+    return written
 
 
 def _png_bytes(texture: np.ndarray) -> bytes:
@@ -326,7 +352,7 @@ def _set_buffer_view_targets(glb: bytes) -> bytes:
 def _write_obj(path: Path, v, f, normals, uv, texture) -> list[str]:
     """OBJ (+ MTL + PNG named after the OBJ: head.obj → head.mtl, head_texture.png), written by hand so
     two exports in one folder never share a material or texture file."""
-    lines = [f"# neuhead export\n"]
+    lines = ["# neuhead export\n"]
     files = [path]
     if uv is not None:
         mtl, png = path.with_suffix(".mtl"), path.with_name(f"{path.stem}_texture.png")
