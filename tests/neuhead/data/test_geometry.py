@@ -72,3 +72,21 @@ def test_samples_deterministic_and_round_trip(tmp_path, head):
     a.save(tmp_path / "g.npz")
     c = GeometrySamples.load(tmp_path / "g.npz")
     assert np.array_equal(a.sdf, c.sdf) and c.mm_per_unit == a.mm_per_unit
+
+
+def test_scene_dir_geometry_regenerates_the_written_head(tmp_path):
+    from neuhead.data.neus import load_neus
+    from neuhead.data.synthetic.dataset import DatasetConfig, generate_dataset
+    from neuhead.data.synthetic.geometry import head_geometry, scene_dir_geometry
+    from neuhead.errors import InputError
+
+    generate_dataset(tmp_path / "d", DatasetConfig(n_scenes=1, n_views=2, res=16, seed=3, rig="360"))
+    folder = tmp_path / "d" / "head_0000"
+    scene = load_neus(folder)
+    g = scene_dir_geometry(folder, scene.to_world, SMALL)
+    ref = head_geometry(3_000_000, SMALL)
+    assert np.array_equal(g.sdf, ref.sdf) and np.array_equal(g.color, ref.color)
+    wrong = scene.to_world.copy()
+    wrong[:3, 3] += 5.0
+    with pytest.raises(InputError, match="scale_mat"):
+        scene_dir_geometry(folder, wrong, SMALL)
