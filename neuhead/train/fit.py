@@ -8,6 +8,7 @@ random-generator state, so a killed run resumes exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import resource
@@ -61,6 +62,19 @@ def make_rays(cams_K: torch.Tensor, cams_c2w: torch.Tensor, cam, u, v) -> Rays:
     return Rays(o.float(), d.float(), near.float(), far.float())
 
 
+def ray_batch_loss(fns, rays: Rays, rgb: torch.Tensor, mask: torch.Tensor | None, render_cfg, loss_cfg,
+                   generator: torch.Generator, *, anneal: float = 1.0, bg: torch.Tensor | None = None,
+                   solid: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+    """The training loss of one ray batch, shared by fitting and meta-learning: the targets composited on
+    ``bg`` where the mask says background, the rays rendered (``render_rays``), the losses
+    (``total_loss``, plus the solid-interior terms when ``solid``)."""
+    if bg is not None and mask is not None:
+        rgb = rgb * mask + bg * (1 - mask)
+    out = render_rays(rays, fns, render_cfg, training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=generator)
+    extra = solid_terms(fns.sdf, rays, out, mask, loss_cfg, generator) if solid else None
+    return total_loss(out, rgb, mask, loss_cfg, extra)
+
+
 def lr_factor(stage: StageConfig, it: int, plateau_scale: float) -> float:
     """Learning-rate multiplier at iteration ``it`` of a stage: linear warm-up then cosine/plateau/constant."""
     if stage.warmup > 0 and it < stage.warmup:
@@ -85,6 +99,10 @@ class Plateau:
     since_best: int = 0
     scale: float = 1.0
     drops: int = 0
+
+    def state(self) -> dict:
+        """JSON-able state for a checkpoint; ``Plateau(**state)`` restores it."""
+        return dataclasses.asdict(self)
 
     def update(self, loss: float) -> None:
         self.smoothed = loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
@@ -199,12 +217,8 @@ def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, sce
             K, c2w = (cam_ref(K0, c2w0) if cam_ref is not None else (K0, c2w0))
             rays = make_rays(K, c2w, cam, u, v)
             bg = background_color(cfg.render.background, len(cam), gen, device=device) if mask is not None else None
-            if bg is not None:
-                rgb = rgb * mask + bg * (1 - mask)
             anneal = 1.0 if stage.cos_anneal_end <= 0 else min(1.0, it / stage.cos_anneal_end)
-            out = render_rays(rays, fns, cfg.render, training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
-            extra = solid_terms(fns.sdf, rays, out, mask, cfg.loss, gen)
-            loss, logs = total_loss(out, rgb, mask, cfg.loss, extra)
+            loss, logs = ray_batch_loss(fns, rays, rgb, mask, cfg.render, cfg.loss, gen, anneal=anneal, bg=bg)
             if cam_ref is not None and stage.moves_cameras:
                 loss = loss + cfg.focal_penalty * (cam_ref.log_focal ** 2).sum()
             opt.zero_grad(set_to_none=True)
@@ -265,7 +279,7 @@ def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iterat
         "iteration": iteration,
         "history": history,
         "optim": opt_meta,
-        "plateau": {k: getattr(plateau, k) for k in ("patience", "factor", "best", "smoothed", "since_best", "scale", "drops")},
+        "plateau": plateau.state(),
         "image_size": [scene.width, scene.height],
     }
     save_checkpoint(path, model, meta, extra)

@@ -35,11 +35,10 @@ import torch.distributed as dist
 
 from neuhead.config import GeometryLossConfig, MetaConfig, to_dict
 from neuhead.data.scene import Scene
-from neuhead.losses import total_loss
 from neuhead.model.multineus import MultiNeuS
-from neuhead.render import background_color, model_fns, render_rays
+from neuhead.render import background_color, model_fns
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
-from neuhead.train.fit import PixelSampler, Plateau, make_rays, peak_memory_mb
+from neuhead.train.fit import PixelSampler, Plateau, make_rays, peak_memory_mb, ray_batch_loss
 from neuhead.train.lazy_adam import LazyAdam
 
 log = logging.getLogger(__name__)
@@ -254,12 +253,11 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
             rays = make_rays(cams[s][0], cams[s][1], cam, u, v)
             use_mask = mask is not None and not cfg.background_field
             bg = background_color(cfg.render.background, len(cam), gen, device=device) if use_mask else None
-            if use_mask:
-                rgb = rgb * mask + bg * (1 - mask)
             anneal = 1.0 if cfg.cos_anneal_end <= 0 else min(1.0, r_it / cfg.cos_anneal_end)
-            out = render_rays(rays, model_fns(model, s, background=cfg.background_field), cfg.render,
-                              training=True, cos_anneal_ratio=anneal, bg_rgb=bg, generator=gen)
-            loss, logs = total_loss(out, rgb, mask if use_mask else None, cfg.loss)
+            # the fit's batch loss; meta-learning keeps the paper's terms (no solid-interior hinges)
+            loss, logs = ray_batch_loss(model_fns(model, s, background=cfg.background_field), rays, rgb,
+                                        mask if use_mask else None, cfg.render, cfg.loss, gen, anneal=anneal, bg=bg,
+                                        solid=False)
             if cfg.render_geometry_weight > 0 and geo is not None:
                 batch = geo[s].sample(max(1, cfg.geometry_points // 4), max(1, cfg.geometry_surface // 4), gen)
                 g_loss, g_logs = geometry_loss(model, s, batch, cfg.geometry_loss)
@@ -315,7 +313,7 @@ def _save(path, model, opt, names, gen, cfg, it, plateau, scene_loss, scene_sdf=
         "n_scenes": model.n_scenes,
         "iteration": it,
         "world_size": world,
-        "plateau": {k: getattr(plateau, k) for k in ("patience", "factor", "best", "smoothed", "since_best", "scale", "drops")},
+        "plateau": plateau.state(),
         "scene_loss": scene_loss,
         "scene_surface_mm": scene_sdf or {},
     }
