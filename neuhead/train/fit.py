@@ -151,106 +151,151 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinemen
     return groups
 
 
+@dataclass
+class _Run:
+    """What every step of a fit shares: the model and the scene being fitted, the camera refinement, the
+    pixel sampler, the random generator, the loss history and where checkpoints go."""
+
+    scene: Scene
+    cfg: FitConfig
+    model: MultiNeuS
+    scene_index: int
+    cam_ref: CameraRefinement | None
+    K0: torch.Tensor
+    c2w0: torch.Tensor
+    sampler: PixelSampler
+    gen: torch.Generator
+    history: dict[str, list]
+    ckpt_path: Path | None
+    device: str
+
+    def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau") -> None:
+        if self.ckpt_path is not None:
+            _save(self.ckpt_path, self.model, opt, self.cam_ref, self.gen, self.cfg, self.scene, self.scene_index,
+                  stage_index, iteration, self.history, plateau)
+
+
 def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
-              out_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-              device: str = "cpu", callback=None, on_stage_end=None) -> FitResult:
+               out_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
+               device: str = "cpu", callback=None, on_stage_end=None) -> FitResult:
     """Fit the SDF + radiance of ``scene`` following ``cfg.stages``.
 
     model: an existing (prior) model; None builds a fresh one from ``cfg.model`` (from scratch).
     scene_index: which scene of ``model`` is fitted (default: the last). out_dir: where the checkpoint
     goes (none written when None). resume: continue from ``out_dir``'s checkpoint.
     callback(stage, iteration, logs) runs after every step; on_stage_end(stage, model) after each stage.
+    Steps: ``_start`` (model, cameras, sampler) → ``_resume`` → ``_run_stage`` per stage (``_step`` per
+    iteration) → ``FitResult``.
     """
     from tqdm.auto import tqdm
 
     t_start = time.perf_counter()
+    run = _start(scene, cfg, model, scene_index, out_dir, device)
+    ckpt, start_stage, start_it = _resume(run) if resume else (None, 0, 0)
+    total_iters = sum(s.iters for s in cfg.stages)
+    done_before = sum(s.iters for s in cfg.stages[:start_stage]) + start_it
+    bar = tqdm(total=total_iters, initial=done_before, disable=not progress, desc="fit", dynamic_ncols=True)
+    timings: dict[str, float] = {}
+    for si in range(start_stage, len(cfg.stages)):
+        stage = cfg.stages[si]
+        t_stage = time.perf_counter()
+        resume_from = (ckpt, start_it) if si == start_stage else (None, 0)
+        opt = _run_stage(run, si, resume_from, bar, callback)
+        timings[stage.name] = time.perf_counter() - t_stage
+        if on_stage_end is not None:
+            run.model.eval()
+            on_stage_end(stage, run.model)
+        run.save(opt, si + 1, 0, Plateau(1, 1.0))  # the next stage starts from iteration 0
+    bar.close()
+    timings["total"] = time.perf_counter() - t_start
+    run.model.eval()
+    return FitResult(run.model, run.scene_index, scene, run.cam_ref, run.history, timings, peak_memory_mb())
+
+
+def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: int | None,
+           out_dir: str | Path | None, device: str) -> _Run:
+    """The model on ``device`` (fresh from ``cfg.model`` when None), a zero camera refinement if any stage
+    moves the cameras, the scene's pixels as tensors, the seeded generator."""
     gen = torch.Generator().manual_seed(cfg.seed)
     if model is None:
         model = MultiNeuS(cfg.model, n_scenes=1, seed=cfg.seed)
     model = model.to(device)
-    scene_index = model.n_scenes - 1 if scene_index is None else scene_index
     refine = any(s.moves_cameras for s in cfg.stages)
-    cam_ref = CameraRefinement(len(scene)).to(device) if refine else None
-    K0 = torch.as_tensor(scene.cameras.K, device=device)
-    c2w0 = torch.as_tensor(scene.cameras.c2w, device=device)
-    sampler = PixelSampler(scene, device)
-    ckpt_path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None
+    return _Run(scene, cfg, model, model.n_scenes - 1 if scene_index is None else scene_index,
+                CameraRefinement(len(scene)).to(device) if refine else None,
+                torch.as_tensor(scene.cameras.K, device=device), torch.as_tensor(scene.cameras.c2w, device=device),
+                PixelSampler(scene, device), gen, {s.name: [] for s in cfg.stages},
+                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device)
 
-    start_stage, start_it = 0, 0
-    history: dict[str, list] = {s.name: [] for s in cfg.stages}
-    ckpt: Checkpoint | None = None
-    if resume and ckpt_path is not None and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path)
-        model.load_state_dict(ckpt.model_state())
-        if cam_ref is not None and ckpt.prefixed("cameras."):
-            cam_ref.load_state_dict(ckpt.prefixed("cameras."))
-        if "rng" in ckpt.tensors:  # absent from a finished run's final checkpoint (weights only)
-            gen.set_state(ckpt.tensors["rng"])
-        start_stage, start_it = ckpt.meta["stage"], ckpt.meta["iteration"]
-        history.update({k: [tuple(e) for e in v] for k, v in ckpt.meta["history"].items()})
-        log.info("resuming %s at stage %d iteration %d", ckpt_path, start_stage, start_it)
 
-    total_iters = sum(s.iters for s in cfg.stages)
-    done_before = sum(s.iters for s in cfg.stages[:start_stage]) + start_it
-    bar = tqdm(total=total_iters, initial=done_before, disable=not progress, desc="fit", dynamic_ncols=True)
-    fns = model_fns(model, scene_index)
-    timings: dict[str, float] = {}
+def _resume(run: _Run) -> tuple[Checkpoint | None, int, int]:
+    """Weights, cameras, generator and history from the run's checkpoint; (checkpoint, stage, iteration)."""
+    if run.ckpt_path is None or not run.ckpt_path.is_file():
+        return None, 0, 0
+    ckpt = load_checkpoint(run.ckpt_path)
+    run.model.load_state_dict(ckpt.model_state())
+    if run.cam_ref is not None and ckpt.prefixed("cameras."):
+        run.cam_ref.load_state_dict(ckpt.prefixed("cameras."))
+    if "rng" in ckpt.tensors:  # absent from a finished run's final checkpoint (weights only)
+        run.gen.set_state(ckpt.tensors["rng"])
+    run.history.update({k: [tuple(e) for e in v] for k, v in ckpt.meta["history"].items()})
+    stage, it = ckpt.meta["stage"], ckpt.meta["iteration"]
+    log.info("resuming %s at stage %d iteration %d", run.ckpt_path, stage, it)
+    return ckpt, stage, it
 
-    for si in range(start_stage, len(cfg.stages)):
-        stage = cfg.stages[si]
-        t_stage = time.perf_counter()
-        opt = torch.optim.Adam(_stage_params(model, stage, cam_ref), lr=stage.lr)
-        plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
-        it0 = start_it if si == start_stage else 0
-        if ckpt is not None and si == start_stage and it0 > 0:
-            load_optimizer(opt, ckpt)
-            plateau = Plateau(**ckpt.meta["plateau"])
-        scene_only = stage.model_params == "scene"
-        it = it0
-        model.train()
-        while it < stage.iters:
-            f = lr_factor(stage, it, plateau.scale)
-            for g in opt.param_groups:
-                base = stage.lr * (stage.camera_lr_ratio if g.get("name") == "cameras" else 1.0)
-                g["lr"] = base * f
-            cam, u, v, rgb, mask = sampler.sample(cfg.batch_rays, gen)
-            K, c2w = (cam_ref(K0, c2w0) if cam_ref is not None else (K0, c2w0))
-            rays = make_rays(K, c2w, cam, u, v)
-            bg = background_color(cfg.render.background, len(cam), gen, device=device) if mask is not None else None
-            anneal = 1.0 if stage.cos_anneal_end <= 0 else min(1.0, it / stage.cos_anneal_end)
-            loss, logs = ray_batch_loss(fns, rays, rgb, mask, cfg.render, cfg.loss, gen, anneal=anneal, bg=bg)
-            if cam_ref is not None and stage.moves_cameras:
-                loss = loss + cfg.focal_penalty * (cam_ref.log_focal ** 2).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if scene_only:
-                _keep_scene_rows(model, scene_index)
-            opt.step()
-            it += 1
-            if stage.schedule == "plateau":
-                plateau.update(logs["total"])
-            bar.update(1)
-            if it % 10 == 0 or it == stage.iters:
-                bar.set_postfix(stage=stage.name, loss=f"{logs['total']:.4f}", psnr=f"{logs['psnr']:.1f}")
-                history[stage.name].append((it, logs))
-            if callback is not None:
-                callback(stage, it, logs)
-            stop = stage.schedule == "plateau" and plateau.drops >= stage.early_stop_drops
-            if ckpt_path is not None and (it % cfg.checkpoint_every == 0 or it == stage.iters or stop):
-                _save(ckpt_path, model, opt, cam_ref, gen, cfg, scene, scene_index, si, it, history, plateau)
-            if stop:
-                log.info("stage %s: early stop at iteration %d (loss plateau)", stage.name, it)
-                break
-        timings[stage.name] = time.perf_counter() - t_stage
-        if on_stage_end is not None:
-            model.eval()
-            on_stage_end(stage, model)
-        if ckpt_path is not None:  # the next stage starts from iteration 0
-            _save(ckpt_path, model, opt, cam_ref, gen, cfg, scene, scene_index, si + 1, 0, history, Plateau(1, 1.0))
-    bar.close()
-    timings["total"] = time.perf_counter() - t_start
-    model.eval()
-    return FitResult(model, scene_index, scene, cam_ref, history, timings, peak_memory_mb())
+
+def _run_stage(run: _Run, si: int, resume_from: tuple[Checkpoint | None, int], bar, callback):
+    """One stage's iterations (from ``resume_from``'s iteration), with its schedule, early stop and
+    checkpoints. Returns the stage's optimizer (for the end-of-stage checkpoint)."""
+    stage = run.cfg.stages[si]
+    opt = torch.optim.Adam(_stage_params(run.model, stage, run.cam_ref), lr=stage.lr)
+    plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
+    ckpt, it = resume_from
+    if ckpt is not None and it > 0:
+        load_optimizer(opt, ckpt)
+        plateau = Plateau(**ckpt.meta["plateau"])
+    fns = model_fns(run.model, run.scene_index)
+    run.model.train()
+    while it < stage.iters:
+        logs = _step(run, stage, opt, fns, lr_factor(stage, it, plateau.scale), it)
+        it += 1
+        if stage.schedule == "plateau":
+            plateau.update(logs["total"])
+        bar.update(1)
+        if it % 10 == 0 or it == stage.iters:
+            bar.set_postfix(stage=stage.name, loss=f"{logs['total']:.4f}", psnr=f"{logs['psnr']:.1f}")
+            run.history[stage.name].append((it, logs))
+        if callback is not None:
+            callback(stage, it, logs)
+        stop = stage.schedule == "plateau" and plateau.drops >= stage.early_stop_drops
+        if it % run.cfg.checkpoint_every == 0 or it == stage.iters or stop:
+            run.save(opt, si, it, plateau)
+        if stop:
+            log.info("stage %s: early stop at iteration %d (loss plateau)", stage.name, it)
+            break
+    return opt
+
+
+def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> dict[str, float]:
+    """One optimisation step: learning rates, a ray batch at the (refined) cameras, its loss, backward
+    (other scenes' rows masked in scene-only stages), Adam."""
+    cfg = run.cfg
+    for g in opt.param_groups:
+        g["lr"] = stage.lr * (stage.camera_lr_ratio if g.get("name") == "cameras" else 1.0) * lr_scale
+    cam, u, v, rgb, mask = run.sampler.sample(cfg.batch_rays, run.gen)
+    K, c2w = run.cam_ref(run.K0, run.c2w0) if run.cam_ref is not None else (run.K0, run.c2w0)
+    rays = make_rays(K, c2w, cam, u, v)
+    bg = background_color(cfg.render.background, len(cam), run.gen, device=run.device) if mask is not None else None
+    anneal = 1.0 if stage.cos_anneal_end <= 0 else min(1.0, it / stage.cos_anneal_end)
+    loss, logs = ray_batch_loss(fns, rays, rgb, mask, cfg.render, cfg.loss, run.gen, anneal=anneal, bg=bg)
+    if run.cam_ref is not None and stage.moves_cameras:
+        loss = loss + cfg.focal_penalty * (run.cam_ref.log_focal ** 2).sum()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if stage.model_params == "scene":
+        _keep_scene_rows(run.model, run.scene_index)
+    opt.step()
+    return logs
 
 
 def _keep_scene_rows(model: MultiNeuS, scene_index: int) -> None:
