@@ -152,6 +152,17 @@ def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) 
     return total, logs
 
 
+def _lazy_step(model: MultiNeuS, opt, loss: torch.Tensor, scene: int, total: float) -> float:
+    """Backward, gradients averaged over the ranks (the batch's scenes only), a lazy Adam step on the scenes
+    seen; returns the loss averaged over the ranks. Shared by the geometry and rendering phases."""
+    opt.zero_grad()
+    loss.backward()
+    used = _gather_scene(scene)
+    _reduce_gradients(model, used, opt.scene)
+    opt.step(used)
+    return _mean_over_ranks(total)
+
+
 def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume: bool = False,
                progress: bool = True, device: str = "cpu", callback=None, geometry=None) -> MetaResult:
     """Meta-learn ``MultiNeuS(n_scenes=len(scenes))`` on ``scenes``; checkpoints in ``out_dir``.
@@ -212,13 +223,8 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
                 s = int(torch.randint(0, len(scenes), (1,), generator=gen))
                 batch = geo[s].sample(cfg.geometry_points, cfg.geometry_surface, gen)
                 loss, logs = geometry_loss(model, s, batch, cfg.geometry_loss)
-                opt.zero_grad()
-                loss.backward()
-                used = _gather_scene(s)
-                _reduce_gradients(model, used, opt.scene)
-                opt.step(used)
+                mean_loss = _lazy_step(model, opt, loss, s, logs["total"])
                 it += 1
-                mean_loss = _mean_over_ranks(logs["total"])
                 logs["sdf_mm"] = logs["sdf_l1"] * geo[s].mm_per_unit
                 logs["surface_mm"] = logs["surface_l1"] * geo[s].mm_per_unit
                 scene_sdf[s] = logs["surface_mm"]
@@ -267,13 +273,8 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
                 logs["surface_mm"] = g_logs["surface_l1"] * geo[s].mm_per_unit
                 scene_sdf[s] = logs["surface_mm"]
                 logs["total"] += logs["geometry"]
-            opt.zero_grad()
-            loss.backward()
-            used = _gather_scene(s)
-            _reduce_gradients(model, used, opt.scene)
-            opt.step(used)
+            mean_loss = _lazy_step(model, opt, loss, s, logs["total"])
             it += 1
-            mean_loss = _mean_over_ranks(logs["total"])
             plateau.update(mean_loss)
             prev = scene_loss[s]
             scene_loss[s] = logs["color"] if math.isnan(prev) else 0.9 * prev + 0.1 * logs["color"]
