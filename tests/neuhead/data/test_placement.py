@@ -173,3 +173,14 @@ def test_cli_no_face_anywhere_is_one_line_and_writes_nothing(tmp_path):
     assert r.returncode == 2, r.stderr
     assert len(err) == 1 and "no face found in any" in err[0] and "snowman" in err[0] and "--frame file" in err[0]
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_api_images_with_world_cameras_are_placed_like_a_folder(heads, tmp_path):
+    """``neuhead.fit(images, cameras=...)``: cameras in the images' own world frame (mm), placed from the
+    images exactly as the same views in a NeuS folder are."""
+    scene, _ = heads[1]
+    from_arrays = load_input(list(scene.images), cameras=scene.world_cameras(), masks=list(scene.masks))
+    from_folder = load_input(write_neus(foreign_frame(scene), tmp_path / "case"))
+    assert from_arrays.placement.method == from_folder.placement.method == "triangulation"
+    np.testing.assert_allclose(from_arrays.to_world, from_folder.to_world, atol=1e-3)
+    np.testing.assert_allclose(from_arrays.world_cameras().c2w, scene.world_cameras().c2w, atol=1e-6)
