@@ -21,7 +21,8 @@ import numpy as np
 from meshing import cleanup
 from meshing._files import atomic_paths, check_writable
 from meshing.errors import ExportError
-from meshing.extract import ColorFn, MeshConfig, extract_surface, query_colors, transform_mesh, vertex_normals
+from meshing.extract import (ColorFn, MeshConfig, Surface, extract_surface, query_colors, transform_mesh,
+                             vertex_normals)
 from meshing.frames import Conversion, check_units, conversion, similarity_scale
 from meshing.grid import SDFFn
 from meshing.sdf_export import NET_FORMATS, export_sdf_network, interior_note, write_sdf_grid
@@ -149,6 +150,7 @@ def export_asset(
     sdf_module=None,
     views: Sequence[PhotoView] | None = None,
     notes: Sequence[str] = (),
+    surface: Surface | None = None,
     **flat,
 ) -> ExportReport:
     """Mesh the SDF and write ``out`` (one path or several; .glb, .obj, .ply by suffix).
@@ -159,6 +161,7 @@ def export_asset(
     ``views``: the input photos with their (refined) cameras in the unit frame of ``sdf_fn``; with
     ``texture_source="photo"`` (the default) the texture is projected from them (:mod:`meshing.projection`).
     ``notes``: lines added to the report's notes (e.g. how the world units were chosen).
+    ``surface``: an extraction of ``sdf_fn`` with ``options.mesh`` already made (e.g. for mesh.ply), reused.
 
     Steps: :func:`_check_export` (everything checked before the work starts: formats, units, axes, writable
     folders, ``sdf_module`` when ``sdf_net`` is asked for) → :func:`_surface` (marching cubes, solid,
@@ -175,7 +178,7 @@ def export_asset(
     if world_units == "unit":
         notes.append("the scene's world units are unknown; one world unit was written as one metre")
     seconds: dict = {}
-    surf, v, f, normals = _surface(sdf_fn, options, seconds)
+    surf, v, f, normals = _surface(sdf_fn, options, seconds, surface)
     suffixes = {p.suffix.lower() for p in paths}
     textured, vcolors = _colours(v, f, normals, color_fn, options, views, suffixes, seconds)
     t = time.perf_counter()
@@ -222,10 +225,11 @@ def _check_export(paths: list[Path], options: ExportOptions, world_units: str, t
     return convs
 
 
-def _surface(sdf_fn: SDFFn, options: ExportOptions, seconds: dict):
-    """The (solid) surface, decimated to ``options.faces``; (surface, vertices, faces, unit-frame normals)."""
+def _surface(sdf_fn: SDFFn, options: ExportOptions, seconds: dict, surface: Surface | None = None):
+    """The (solid) surface (``surface`` if given), decimated to ``options.faces``; (surface, vertices, faces,
+    unit-frame normals)."""
     t = time.perf_counter()
-    surf = extract_surface(sdf_fn, options.mesh)
+    surf = extract_surface(sdf_fn, options.mesh) if surface is None else surface
     seconds["mesh"] = time.perf_counter() - t
     v, f = surf.vertices, surf.faces
     t = time.perf_counter()

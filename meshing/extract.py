@@ -140,12 +140,18 @@ def extract_mesh(
     (queried at the unit-frame vertices with the outward vertex normals; the caller uses view = −normal).
     ``mesh.metadata`` holds ``resigned_voxels`` / ``resigned_fraction`` of the extraction.
     """
+    return surface_mesh(extract_surface(sdf_fn, config), color_fn, to_world, config.chunk)
+
+
+def surface_mesh(surf: Surface, color_fn: ColorFn | None = None, to_world: np.ndarray | None = None,
+                 chunk: int = 65_536):
+    """An extracted ``Surface`` as a ``trimesh.Trimesh`` in the world frame, vertex colours from ``color_fn``
+    (see :func:`extract_mesh`); lets one extraction serve both mesh.ply and the exported assets."""
     import trimesh
 
-    surf = extract_surface(sdf_fn, config)
     colors = None
     if color_fn is not None:
-        rgb = query_colors(color_fn, surf.vertices, vertex_normals(surf.vertices, surf.faces), config.chunk)
+        rgb = query_colors(color_fn, surf.vertices, vertex_normals(surf.vertices, surf.faces), chunk)
         colors = np.concatenate([(rgb * 255 + 0.5).astype(np.uint8), np.full((len(rgb), 1), 255, np.uint8)], 1)
     v, f = surf.vertices, surf.faces
     if to_world is not None:
@@ -156,6 +162,6 @@ def extract_mesh(
 
 
 __all__ = [
-    "ColorFn", "EmptyMeshError", "MeshConfig", "Surface", "extract_mesh", "extract_surface",
+    "ColorFn", "EmptyMeshError", "MeshConfig", "Surface", "extract_mesh", "extract_surface", "surface_mesh",
     "query_colors", "transform_mesh", "vertex_normals",
 ]

@@ -184,9 +184,13 @@ def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions, 
     """mesh.ply (world frame, vertex colours), head.glb and head.obj (decimated, textured — from ``scene``'s
     photos unless ``outputs.texture_source`` is "field"; meshed and baked once for both), viewer.html,
     cameras.npz. Returns meshing's ExportReport (scale/axis conversion, face counts, the textured mesh)."""
-    from meshing.export import export_asset
+    from meshing.export import export_asset, options_from_flat
+    from meshing.extract import extract_surface, surface_mesh
 
-    mesh = recon.extract_mesh(outputs.mesh_resolution)
+    # one extraction serves mesh.ply and the decimated assets (it was made twice: ~10-20 s of a fit)
+    mesh_cfg = options_from_flat(resolution=outputs.mesh_resolution).mesh
+    surface = extract_surface(recon.sdf_fn, mesh_cfg)
+    mesh = surface_mesh(surface, recon.color_fn, recon.to_world, mesh_cfg.chunk)
     with atomic_path(out_dir / "mesh.ply") as tmp:
         mesh.export(tmp, file_type="ply")
     units, notes = recon.export_units(outputs.world_units)
@@ -194,7 +198,7 @@ def write_outputs(recon: Reconstruction, out_dir: Path, outputs: OutputOptions, 
     report = export_asset(recon.sdf_fn, recon.color_fn, recon.to_world, [out_dir / "head.glb", out_dir / "head.obj"],
                           world_units=units, views=views, notes=notes, texture_source=outputs.texture_source,
                           faces=outputs.faces, texture=outputs.texture, units=outputs.units,
-                          resolution=outputs.mesh_resolution)
+                          resolution=outputs.mesh_resolution, surface=surface)
     if outputs.viewer:
         from meshing.viewer import write_viewer
 
