@@ -15,6 +15,8 @@ from meshing.errors import ExportError
 
 #: metres per unit; "unit" (unknown scale) is taken as metres and said so in the report
 METRES = {"mm": 1e-3, "cm": 1e-2, "m": 1.0, "unit": 1.0}
+#: world units per millimetre of each named unit (the inverse view of METRES; "unit" has no size)
+UNITS_PER_MM = {u: METRES["mm"] / m for u, m in METRES.items() if u != "unit"}
 AXES = {"+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0), "+z": (0, 0, 1), "-z": (0, 0, -1)}
 
 

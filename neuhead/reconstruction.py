@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from meshing.frames import UNITS_PER_MM
 from neuhead.cameras import Cameras, rays_for_pixels
 from neuhead.config import FitConfig, RenderConfig, from_dict
 from neuhead.errors import InputError
@@ -19,8 +20,6 @@ from neuhead.train.fit import CHECKPOINT_NAME
 
 UNIT_GUESS_FACTOR = 2.0
 """a head may be this many times smaller or larger than the canonical one and still say its units"""
-UNIT_MM = {"mm": 1.0, "cm": 0.1, "m": 0.001}
-"""world units per millimetre of each unit a guess can name"""
 
 
 def guess_units(world_units_per_mm: float) -> str | None:
@@ -33,7 +32,7 @@ def guess_units(world_units_per_mm: float) -> str | None:
     x = float(world_units_per_mm)
     if not np.isfinite(x) or x <= 0:
         return None
-    for name, per_mm in UNIT_MM.items():
+    for name, per_mm in UNITS_PER_MM.items():
         if abs(np.log(x / per_mm)) <= np.log(UNIT_GUESS_FACTOR):
             return name
     return None
@@ -170,8 +169,8 @@ class Reconstruction:
         from neuhead.data.canonical import CANONICAL_SCALE_MM
 
         if override is not None:
-            if override not in UNIT_MM:
-                raise InputError(f"--world-units {override!r}: expected one of {', '.join(UNIT_MM)}")
+            if override not in UNITS_PER_MM:
+                raise InputError(f"--world-units {override!r}: expected one of {', '.join(UNITS_PER_MM)}")
             return override, [f"world units set to {override} by the user"]
         if self.world_units != "unit":
             return self.world_units, []

@@ -37,16 +37,16 @@ from pathlib import Path
 import numpy as np
 
 from eval.align import Similarity, umeyama
+from meshing.frames import UNITS_PER_MM
 from neuhead.cameras import Cameras
 from neuhead.data.canonical import (CANONICAL_CENTER_MM, CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array,
                                     triangulate)
+from neuhead.data.face import FaceDetection, canonical_points
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: world units per millimetre for the units a Scene can declare
-UNITS_PER_MM = {"mm": 1.0, "cm": 0.1, "m": 0.001}
 
 
 @dataclass(frozen=True)
@@ -115,13 +115,6 @@ def detect_views(images: np.ndarray) -> list[np.ndarray | None]:
     return out
 
 
-def six_landmarks(mesh2d: np.ndarray) -> np.ndarray:
-    """(6, 2) H3DS landmarks (LANDMARK_NAMES order) out of a (468, 2) face mesh."""
-    from neuhead.data.face import MESH_INDICES
-
-    return mesh2d[[MESH_INDICES[n] for n in LANDMARK_NAMES]]
-
-
 @dataclass(frozen=True)
 class FaceTemplate:
     """Where the face mesh's points sit on a head (``scripts/make_face_template.py``).
@@ -177,7 +170,7 @@ def fit_template(cams: Cameras, views: list[int], mesh2d: list[np.ndarray | None
     obs = []
     for v in views:
         x = mesh2d[v][tpl.index]
-        face = _face_size(six_landmarks(mesh2d[v]))
+        face = _face_size(canonical_points(FaceDetection(mesh2d[v])))
         cam_can = init.apply(cams.centers[v][None])[0]
         facing = np.einsum("kj,kj->k", tpl.normals, cam_can - tpl.points) > 0.2 * np.linalg.norm(cam_can - tpl.points, axis=1)
         w = 1.0 / (face * (1.0 + tpl.spread / 2.0))
@@ -327,7 +320,7 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
     meshes = detect_views(scene.images) if detections is None else list(detections)
     if len(meshes) != len(scene):
         raise ValueError(f"place_scene: {len(meshes)} detections for {len(scene)} views")
-    pts = [None if mm is None else six_landmarks(mm) for mm in meshes]
+    pts = [None if mm is None else canonical_points(FaceDetection(mm)) for mm in meshes]
     seen = [i for i, p in enumerate(pts) if p is not None]
     missing = tuple(i for i in range(len(scene)) if pts[i] is None)
     notes = []
@@ -381,6 +374,6 @@ def file_placement(scene: Scene) -> Scene:
     return replace(scene, placement=Placement("file", None))
 
 
-__all__ = ["PlacementConfig", "Placement", "FaceTemplate", "load_face_template", "fit_template", "six_landmarks",
+__all__ = ["PlacementConfig", "Placement", "FaceTemplate", "load_face_template", "fit_template",
            "detect_views", "triangulate_robust", "pose_from_one_view",
-           "place_scene", "file_placement", "with_canonical_frame", "world_units_per_mm", "UNITS_PER_MM"]
+           "place_scene", "file_placement", "with_canonical_frame", "world_units_per_mm"]
