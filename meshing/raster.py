@@ -59,21 +59,8 @@ def rasterize_mesh(vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, c2w: 
         hi = np.ceil(t.max(1) - 0.5).astype(np.int64)
         inside = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= W - 1) & (lo[:, 1] <= H - 1)
         ids, t, lo, hi = ids[inside], t[inside], lo[inside].clip(0, [W - 1, H - 1]), hi[inside].clip(0, [W - 1, H - 1])
-        wh = hi - lo + 1
-        counts = wh[:, 0] * wh[:, 1]
-        tri = np.repeat(np.arange(len(t)), counts)  # (k,) local triangle of each candidate pixel
-        local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        x = lo[tri, 0] + local % wh[tri, 0]
-        y = lo[tri, 1] + local // wh[tri, 0]
-        c = np.stack([x + 0.5, y + 0.5], -1)
-        a, b, d = t[tri, 0], t[tri, 1], t[tri, 2]
-        area = _cross(b - a, d - a)
-        ok = np.abs(area) > 1e-14
-        area = np.where(ok, area, 1.0)
-        l0 = _cross(b - c, d - c) / area
-        l1 = _cross(d - c, a - c) / area
-        l2 = 1.0 - l0 - l1
-        lam = np.stack([l0, l1, l2], -1)  # screen-space barycentrics (k, 3)
+        tri, x, y = box_pixels(lo, hi)
+        lam, _, ok = pixel_barycentrics(t, tri, x, y, 1e-14)  # screen-space barycentrics (k, 3)
         ok &= (lam >= -1e-9).all(1)
         fid = ids[tri[ok]]
         lam = lam[ok]
@@ -89,6 +76,30 @@ def rasterize_mesh(vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, c2w: 
         idx = idx[better]
         best[idx], face[idx], bary[idx] = depth[better], fid[better], lam[better]
     return MeshRaster(face=face.reshape(H, W), bary=bary.reshape(H, W, 3), depth=best.reshape(H, W))
+
+
+def box_pixels(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pixel of each triangle's inclusive bounding box ``[lo, hi]`` ((c, 2) ints): (triangle (k,),
+    x (k,), y (k,)). Shared by the mesh z-buffer and the UV-atlas rasteriser."""
+    wh = hi - lo + 1
+    counts = wh[:, 0] * wh[:, 1]
+    tri = np.repeat(np.arange(len(lo)), counts)  # (k,) local triangle of each candidate pixel
+    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return tri, lo[tri, 0] + local % wh[tri, 0], lo[tri, 1] + local // wh[tri, 0]
+
+
+def pixel_barycentrics(t: np.ndarray, tri: np.ndarray, x: np.ndarray, y: np.ndarray,
+                       eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Barycentrics (k, 3) of the pixel centres (x + 0.5, y + 0.5) in the 2D triangles ``t[tri]`` ((c, 3, 2));
+    also twice the signed area (k,) (1 where degenerate) and the non-degenerate mask (|2·area| > ``eps``)."""
+    c = np.stack([x + 0.5, y + 0.5], -1)
+    a, b, d = t[tri, 0], t[tri, 1], t[tri, 2]
+    area = _cross(b - a, d - a)
+    ok = np.abs(area) > eps
+    area = np.where(ok, area, 1.0)
+    l0 = _cross(b - c, d - c) / area
+    l1 = _cross(d - c, a - c) / area
+    return np.stack([l0, l1, 1.0 - l0 - l1], -1), area, ok
 
 
 def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:

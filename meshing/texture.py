@@ -22,6 +22,7 @@ import numpy as np
 
 from meshing.errors import MeshingError
 from meshing.extract import ColorFn, query_colors, vertex_normals
+from meshing.raster import box_pixels, pixel_barycentrics
 from meshing.projection import (ProjectionConfig, PhotoView, blend_photo_field, diffuse_offset,  # noqa: F401
                                  edge_weight_map, project_photos)
 
@@ -124,21 +125,9 @@ def rasterize_atlas(uv: np.ndarray, faces: np.ndarray, size: int, border: float 
         t = p[s : s + chunk]  # (c, 3, 2)
         lo = np.floor(t.min(1) - 0.5 - border).astype(np.int64).clip(0, [W - 1, H - 1])  # (c, 2)
         hi = np.ceil(t.max(1) - 0.5 + border).astype(np.int64).clip(0, [W - 1, H - 1])
-        wh = hi - lo + 1
-        counts = wh[:, 0] * wh[:, 1]
-        tri = np.repeat(np.arange(len(t)), counts)  # (k,) local triangle of each candidate texel
-        local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        x = lo[tri, 0] + local % wh[tri, 0]
-        y = lo[tri, 1] + local // wh[tri, 0]
-        c = np.stack([x + 0.5, y + 0.5], -1)  # texel centres (k, 2)
+        tri, x, y = box_pixels(lo, hi)  # every texel of each triangle's box
+        lam, area, ok = pixel_barycentrics(t, tri, x, y, 1e-12)  # (k, 3), twice the signed area (k,)
         a, b, d = t[tri, 0], t[tri, 1], t[tri, 2]
-        area = _cross(b - a, d - a)  # twice the signed area (k,)
-        ok = np.abs(area) > 1e-12
-        area = np.where(ok, area, 1.0)
-        l0 = _cross(b - c, d - c) / area
-        l1 = _cross(d - c, a - c) / area
-        l2 = 1.0 - l0 - l1
-        lam = np.stack([l0, l1, l2], -1)  # (k, 3)
         # distance outside, in texels: -λ_i · h_i, h_i = altitude from vertex i = |area| / |opposite edge|
         edges = np.stack([np.linalg.norm(d - b, axis=1), np.linalg.norm(a - d, axis=1),
                           np.linalg.norm(b - a, axis=1)], -1)
@@ -158,10 +147,6 @@ def rasterize_atlas(uv: np.ndarray, faces: np.ndarray, size: int, border: float 
         lam /= lam.sum(1, keepdims=True)
         best[idx], face[idx], bary[idx] = dist, fid, lam
     return Atlas(face=face.reshape(H, W), bary=bary.reshape(H, W, 3))
-
-
-def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
 
 
 def dilate(image: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:
