@@ -125,13 +125,11 @@ def default_fitter(config: BenchConfig) -> Callable:
 
 
 def _default_load_scene(root, scene_id: str, views, frame: str = "auto"):
-    from neuhead.data.h3ds import load_h3ds_scene
-    from neuhead.data.placement import file_placement, place_scene
-
     # no ground truth at fit time: the images alone place the head in the canonical frame the prior was
     # trained in (``frame="file"``: the file's scale_mat); to_world still maps meshes back to the scan's mm
-    scene = load_h3ds_scene(root, scene_id, views, with_landmarks=False, require_scale_mat=frame == "file")
-    return place_scene(scene, f"{root}/{scene_id}") if frame == "auto" else file_placement(scene)
+    from neuhead.data.load import load_h3ds_placed
+
+    return load_h3ds_placed(root, scene_id, views, frame)
 
 
 def _write_mesh(mesh, path: Path) -> None:

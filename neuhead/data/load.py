@@ -37,11 +37,7 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
 
             return _placed(load_neus(folder, views=views), frame, str(folder))
         if (folder / "cameras.npz").is_file() or (folder / "config.toml").is_file():
-            from neuhead.data.h3ds import load_h3ds_scene
-
-            scene = load_h3ds_scene(folder.parent, folder.name, views=views, with_landmarks=False,
-                                    require_scale_mat=frame == "file")
-            return _placed(scene, frame, str(folder))
+            return load_h3ds_placed(folder.parent, folder.name, views, frame)
         raise InputError(f"{folder}: neither a NeuS folder (cameras_sphere.npz) nor an H3DS scene (cameras.npz)")
     if isinstance(images, (str, Path)) or (isinstance(images, np.ndarray) and images.ndim == 3):
         images = [images]
@@ -69,6 +65,15 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
         scene = replace(scene, cameras=scene.cameras.transformed(np.linalg.inv(CANONICAL_TO_WORLD)),
                         to_world=CANONICAL_TO_WORLD.copy())
     return _placed(scene, frame, "images")
+
+
+def load_h3ds_placed(root, scene_id: str, views, frame: str = "auto") -> Scene:
+    """An H3DS scene read without its ground truth (no ``full_head.obj``, no ``landmarks.txt``), placed by
+    ``frame``: the one reader of ``neuhead fit`` and ``neuhead bench h3ds``."""
+    from neuhead.data.h3ds import load_h3ds_scene
+
+    scene = load_h3ds_scene(root, scene_id, views=views, with_landmarks=False, require_scale_mat=frame == "file")
+    return _placed(scene, frame, f"{root}/{scene_id}")
 
 
 def _placed(scene: Scene, frame: str, where: str) -> Scene:
