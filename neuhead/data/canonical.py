@@ -102,11 +102,15 @@ def canonicalize(scene: Scene, landmarks_world: dict[str, np.ndarray] | None = N
     lm = scene.landmarks if landmarks_world is None else landmarks_world
     if not lm:
         raise ValueError("canonicalize: the scene has no landmarks")
-    to_world = canonical_to_world(lm)
-    world = scene.world_cameras()
-    cams = world.transformed(np.linalg.inv(to_world))
-    return replace(scene, cameras=cams, to_world=to_world,
+    return replace(in_canonical_frame(scene, canonical_similarity(lm)),
                    landmarks={k: np.asarray(v, dtype=np.float64) for k, v in lm.items()})
+
+
+def in_canonical_frame(scene: Scene, world_to_canonical: Similarity) -> Scene:
+    """The same scene (world frame, images, units unchanged) with the canonical unit-sphere frame of the
+    similarity world -> canonical mm: ``to_world = S^-1 @ CANONICAL_TO_WORLD``, the cameras moved into it."""
+    to_world = np.linalg.inv(world_to_canonical.matrix) @ CANONICAL_TO_WORLD
+    return replace(scene, cameras=scene.world_cameras().transformed(np.linalg.inv(to_world)), to_world=to_world)
 
 
 def triangulate_landmarks(scene: Scene, points2d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

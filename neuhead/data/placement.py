@@ -39,7 +39,7 @@ import numpy as np
 from eval.align import Similarity, umeyama
 from meshing.frames import UNITS_PER_MM
 from neuhead.cameras import Cameras
-from neuhead.data.canonical import (CANONICAL_CENTER_MM, CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array,
+from neuhead.data.canonical import (CANONICAL_CENTER_MM, LANDMARK_NAMES, in_canonical_frame, reference_array,
                                     triangulate)
 from neuhead.data.face import FaceDetection, canonical_points
 from neuhead.data.scene import Scene
@@ -298,9 +298,7 @@ def pose_from_one_view(scene: Scene, view: int, points2d: np.ndarray) -> tuple[S
 
 def with_canonical_frame(scene: Scene, sim: Similarity, placement: Placement) -> Scene:
     """The same scene (world frame, images, units unchanged) in the canonical unit-sphere frame of ``sim``."""
-    to_world = np.linalg.inv(sim.matrix) @ CANONICAL_TO_WORLD
-    cams = scene.world_cameras().transformed(np.linalg.inv(to_world))
-    return replace(scene, cameras=cams, to_world=to_world, placement=placement)
+    return replace(in_canonical_frame(scene, sim), placement=placement)
 
 
 def _errors_table(err: np.ndarray, used: np.ndarray) -> dict[str, list[float | None]]:
