@@ -265,14 +265,14 @@ def photo_placement(photo: PhotoInput) -> Scene:
     from dataclasses import replace
 
     from eval.align import Similarity
-    from neuhead.data.placement import Placement
+    from neuhead.data.placement import Placement, errors_table, reprojection_errors
 
     sc = photo.scene
-    uv, _ = sc.world_cameras().project(reference_array())
-    err = {n: [round(float(np.linalg.norm(uv[0, j] - photo.landmarks2d[n])), 2)]
-           for j, n in enumerate(LANDMARK_NAMES)}
+    seen = np.stack([photo.landmarks2d[n] for n in LANDMARK_NAMES])[None]  # (1, 6, 2) crop pixels
+    err, _ = reprojection_errors(sc.world_cameras(), reference_array(), seen)
     sim = Similarity(1.0, np.eye(3), np.zeros(3), 0.0)
-    return replace(sc, placement=Placement("photo", sim, (0,), (), (), err, tuple(photo.warnings)))
+    return replace(sc, placement=Placement("photo", sim, (0,), (), (), errors_table(err, np.ones_like(err, bool)),
+                                           tuple(photo.warnings)))
 
 
 __all__ = ["MESH_INDICES", "FaceDetection", "PhotoInput", "read_photo", "read_user_mask", "detect_faces",

@@ -301,7 +301,7 @@ def with_canonical_frame(scene: Scene, sim: Similarity, placement: Placement) ->
     return replace(in_canonical_frame(scene, sim), placement=placement)
 
 
-def _errors_table(err: np.ndarray, used: np.ndarray) -> dict[str, list[float | None]]:
+def errors_table(err: np.ndarray, used: np.ndarray) -> dict[str, list[float | None]]:
     """landmark -> per view error (px, 2 decimals), None where not used. err, used: (n, m)."""
     return {name: [round(float(err[i, j]), 2) if used[i, j] else None for i in range(err.shape[0])]
             for j, name in enumerate(LANDMARK_NAMES)}
@@ -363,7 +363,7 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
              ", ".join(scene.names[i] for i in used), float(np.median(err[mask])), 1.0 / sim.scale)
     for n in notes:
         log.warning(n)
-    placement = Placement(method, sim, tuple(used), missing, dropped, _errors_table(err, mask), tuple(notes))
+    placement = Placement(method, sim, tuple(used), missing, dropped, errors_table(err, mask), tuple(notes))
     return with_canonical_frame(scene, sim, placement)
 
 
