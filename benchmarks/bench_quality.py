@@ -5,7 +5,8 @@ Every test head goes through the path a user's scene takes: it is written as a N
 ``load_input`` and placed in the canonical head frame from its images alone (``neuhead.data.placement``).
 Two looks: ``train`` (the training renders' lighting, 360 rig at 0.6 m) and ``other`` (unlit albedo, a
 15 deg field of view from 1.37 m, ``--other-res``, default 512²), so the numbers cannot be won by
-matching the training renders. View configs: 1 = frontal, 3 = frontal/left/right.
+matching the training renders. View configs: 1 = frontal, 3 = frontal/left/right, photo = the frontal render
+written as a PNG and fitted through ``neuhead fit IMAGE``'s path (no cameras: landmarks, PnP, segmentation, crop).
 
 Rows (H3DS toolbox metric: GT vertex -> nearest predicted vertex after the toolbox's coarse landmark alignment
 (the six reference landmarks through the fit's own ``to_world`` onto the true ones) and ICP with scale, mm;
@@ -88,13 +89,14 @@ def mean_head_placed(placed_scene):
     return trimesh.Trimesh(v, model.faces, process=False)
 
 
-def render_head(seed: int, look: str, n_views: int, res: int, other_res: int):
+def render_head(seed: int, look: str, n_views: int, res: int, other_res: int, hair: bool = True):
     from neuhead.data.synthetic.scene import SynthConfig, make_head_scene
 
     if look == "train":
-        return make_head_scene(seed, n_views=n_views, res=res, rig="360")
+        return make_head_scene(seed, n_views=n_views, res=res, rig="360", hair=hair)
     if look == "other":
-        return make_head_scene(seed, n_views=n_views, res=other_res, rig="360tele", config=SynthConfig(unlit=True))
+        return make_head_scene(seed, n_views=n_views, res=other_res, rig="360tele", hair=hair,
+                               config=SynthConfig(unlit=True))
     raise SystemExit(f"--looks: unknown look {look!r} (train, other)")
 
 
@@ -106,6 +108,8 @@ def main() -> None:
     ap.add_argument("--res", type=int, default=256, help="image size of the train look")
     ap.add_argument("--other-res", type=int, default=512, help="image size of the other look")
     ap.add_argument("--looks", default="train", help="comma-separated: train, other")
+    ap.add_argument("--bald-half", action="store_true",
+                    help="render every second head (seed offset 1, 3, ...) without hair (same identity and look)")
     ap.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of every mesh")
     ap.add_argument("--prior", default=None, help="prior folder (default: shipped)")
     ap.add_argument("--preset", default="quick")
@@ -114,12 +118,17 @@ def main() -> None:
     ap.add_argument("--scratch", action="store_true", help="also fit NeuS from scratch (slow)")
     ap.add_argument("--before", action="store_true", help="also fit the prior in the file's frame (as before placement)")
     ap.add_argument("--gt-frame", action="store_true", help="also fit the prior in the ground-truth canonical frame")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a fit-config value for the prior fits, e.g. loss.coeff_prior=0.01, stages.1.lr=3e-4 "
+                         "(repeatable)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
 
     import torch
+    from PIL import Image
 
     from neuhead.api import fit_config
+    from neuhead.data.photo import load_photo, photo_placement
     from neuhead.data.h3ds import default_views_configs
     from neuhead.data.load import load_input
     from neuhead.data.neus import write_neus
@@ -134,7 +143,7 @@ def main() -> None:
     def prior_fit(scene, row_key, row, stage1_too=False, lm_to_world=None):
         lm_to_world = scene.to_world if lm_to_world is None else lm_to_world
         prior = load_prior(a.prior)
-        cfg = fit_config(a.preset, prior.config.model, a.fit_iters, seed=0)
+        cfg = override(fit_config(a.preset, prior.config.model, a.fit_iters, seed=0), a.overrides)
         stage1 = {}
 
         def on_end(stage, model):
@@ -153,14 +162,20 @@ def main() -> None:
     for h in range(a.heads):
         seed = a.seed + h
         for look in a.looks.split(","):
-            scene, gt = render_head(seed, look, a.views, a.res, a.other_res)
+            scene, gt = render_head(seed, look, a.views, a.res, a.other_res, hair=not (a.bald_half and h % 2 == 1))
             configs = default_views_configs(scene)  # chosen from the true cameras: benchmark set-up, not the fit
             for vc in a.configs.split(","):
-                views = configs[vc]
-                folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")
-                placed = load_input(folder)  # the user's path: images + cameras -> canonical frame
+                if vc == "photo":  # the frontal render as a PNG through `neuhead fit IMAGE`'s path: no cameras
+                    views = configs["1"]
+                    png = tmp / f"{seed}_{look}_photo.png"
+                    Image.fromarray((np.clip(scene.images[views[0]], 0, 1) * 255 + 0.5).astype(np.uint8)).save(png)
+                    placed = photo_placement(load_photo(png))
+                else:
+                    views = configs[vc]
+                    folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")
+                    placed = load_input(folder)  # the user's path: images + cameras -> canonical frame
                 p = placed.placement
-                row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters,
+                row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "set": a.overrides,
                        "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
                                                                        "warnings": list(p.warnings)}}
                 row["mean_placed"] = score(mean_head_placed(placed), gt, placed.to_world)
@@ -168,24 +183,50 @@ def main() -> None:
                 k = prior.model.add_scene()
                 row["prior_mean"] = score(Reconstruction(prior.model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
                                          placed.to_world)
-                if a.scratch:
+                if a.scratch and vc != "photo":
                     t = time.perf_counter()
                     cfg = fit_config(a.preset, None, None, seed=0)
                     recon = fit_one(load_input(folder, frame="file"), cfg, None, progress=False)
                     row["scratch"] = score(recon.extract_mesh(a.resolution), gt, placed.to_world)
                     row["scratch_s"] = time.perf_counter() - t
-                if a.before:
+                if a.before and vc != "photo":
                     # scored with the estimated landmarks: the file frame knows none
                     prior_fit(load_input(folder, frame="file"), "before", row, lm_to_world=placed.to_world)
                 mesh = prior_fit(placed, "full", row, stage1_too=True)
                 mesh.export(a.out / f"head{seed}_{look}_v{vc}_full.ply")
-                if a.gt_frame:
+                if a.gt_frame and vc != "photo":
                     prior_fit(scene.subset(views), "full_gtframe", row)
                 row["threads"] = torch.get_num_threads()
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 (a.out / "quality.json").write_text(json.dumps(rows, indent=2))
     print_table(rows)
+
+
+def override(cfg, items: list[str]):
+    """``cfg`` with ``KEY=VALUE`` items applied: ``loss.core=0``, ``stages.1.lr=3e-4``, ``batch_rays=512``."""
+    import ast
+
+    for item in items:
+        key, _, text = item.partition("=")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        cfg = _set(cfg, key.split("."), value)
+    return cfg
+
+
+def _set(obj, path: list[str], value):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(obj, tuple):
+        i = int(head)
+        return obj[:i] + (_set(obj[i], rest, value),) + obj[i + 1:]
+    if not hasattr(obj, head):
+        raise SystemExit(f"--set: {type(obj).__name__} has no field {head!r}")
+    return replace(obj, **{head: _set(getattr(obj, head), rest, value)})
 
 
 def print_table(rows: list[dict]) -> None:

@@ -49,6 +49,10 @@ class ModelConfig:
     """width of the per-scene NeRF++ background network (meta-learning only)"""
     bg_layers: int = 4
     """hidden layers of the background network"""
+    base_sdf: Literal["none", "ict_neutral"] = "none"
+    """a fixed SDF under the network's (``neuhead/model/base_sdf.py``): "ict_neutral" = the ICT mean head in the
+    canonical frame. The network keeps its geometric (sphere) initialisation and the SDF is
+    ``net(x) + base(x) - (|x| - init_radius)``, so it starts as the mean head and learns the difference"""
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,11 @@ class LossConfig:
     core_margin: float = 0.05
     """fitting: the core hinge is relu(sdf + core_margin), so the core ends clearly negative (a true head SDF
     is below -0.25 there), not hovering at 0"""
+    coeff_prior: float = 0.0
+    """fitting on a prior: weight of the new scene's Mahalanobis distance (per dimension) from the training
+    scenes' Gaussian in the SDF's low-rank coefficients (``losses.CoefficientPrior``), 0 = off"""
+    coeff_prior_ridge: float = 0.05
+    """ridge added to that covariance, as a fraction of its mean variance"""
 
 
 STAGE_PARAMS: dict[str, tuple[str | None, bool]] = {
@@ -253,6 +262,11 @@ class GeometryLossConfig:
     """(|grad f| - 1)^2 weight at every geometry point"""
     color: float = 1.0
     """L1 weight of the radiance network's colour at surface points against the rendered colour"""
+    face_weight: float = 0.0
+    """the SDF, surface and normal terms weigh points within face_radius of the canonical nose tip
+    (1 + face_weight) times as much (weighted means): the H3DS face region is what the prior must get right"""
+    face_radius: float = 0.475
+    """radius of that region in unit-sphere units (95 mm, the H3DS face sphere)"""
 
 
 @dataclass(frozen=True)
@@ -319,7 +333,8 @@ META_PRESETS: dict[str, MetaConfig] = {
     # 3D supervision (synthetic heads only): a geometry-and-colour phase, then a short rendering phase that
     # keeps half the geometry loss; rank 128 for >= 256 identities (the basis stays ~0.9 M numbers)
     "heads": MetaConfig(
-        model=replace(QUICK_MODEL, rank=128), render=QUICK_RENDER, loss=LossConfig(mask=0.1),
+        model=replace(QUICK_MODEL, rank=128, base_sdf="ict_neutral"), render=QUICK_RENDER, loss=LossConfig(mask=0.1),
+        geometry_loss=GeometryLossConfig(face_weight=2.0),
         geometry_iters=30_000, iters=1000, geometry_lr=3e-3, geometry_points=1024, geometry_surface=512,
         lr=5e-4, warmup=200, batch_rays=256,
         background_field=False, plateau_patience=1500, cos_anneal_end=0, checkpoint_every=500, log_every=25,
@@ -347,13 +362,13 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
         model=QUICK_MODEL,
         render=QUICK_RENDER,
         stages=(
-            StageConfig(name="stage1", params="scene+cameras", iters=300, lr=3e-3, warmup=0, schedule="plateau",
+            # tuned on three fresh heads, one view (assets/prior/MODEL_CARD.md, "Fit preset"): with the base-SDF
+            # prior, stage 1 at 3e-3 (the previous default) overshoots (the training heads' coefficients spread
+            # ~0.02 a dimension); stage 2 (all weights) is where the face improves, at 1/3 of stage 1's rate with a
+            # long patience (the plateau schedule at patience 100 stopped stage 2 early)
+            StageConfig(name="stage1", params="scene+cameras", iters=300, lr=1e-3, warmup=0, schedule="plateau",
                         plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
-            # stage 2 at 1/30 of stage 1's rate with a long patience (the plateau schedule at patience 100 stopped
-            # stage 2 early). With the 256-head 3D-supervised prior, one view, three fresh heads placed from the
-            # image (face / head mm, median): stage 2 at 1e-3 made stage 1's result worse (2.26 / 2.84 -> 2.60 /
-            # 3.78); at 1e-4: 2.29 / 2.75; stage 1 alone for 600: 2.36 / 2.87; 450 + 150 at 1e-4: 2.16 / 2.71
-            StageConfig(name="stage2", params="all+cameras", iters=300, lr=1e-4, warmup=0, schedule="plateau",
+            StageConfig(name="stage2", params="all+cameras", iters=300, lr=3e-4, warmup=0, schedule="plateau",
                         plateau_patience=300, early_stop_drops=3, cos_anneal_end=0),
         ),
         batch_rays=256,

@@ -102,3 +102,39 @@ def total_loss(out: RenderOutputs, target_rgb: torch.Tensor, target_mask: torch.
     logs["total"] = float(total.detach())
     logs["psnr"] = float(-10 * torch.log10(((out.rgb.detach() - target_rgb) ** 2).mean() + 1e-10))
     return total, logs
+
+
+class CoefficientPrior:
+    """A Gaussian over the training scenes' coefficients in the SDF network's low-rank scene layers.
+
+    Fitting a new scene from one view leaves most of the head unseen; this keeps its coefficients where
+    training heads have theirs. For each low-rank SDF layer with training coefficients C (n, r) (every
+    scene but the fitted one): mean mu, covariance S + ridge * mean(diag S) * I, and
+    ``__call__(c) = mean over layers and dimensions of (L^-1 (c - mu))^2``, L the Cholesky factor
+    (about 1 for a training head). The radiance layers are left free: a new look must not be pulled to the
+    training looks.
+    """
+
+    def __init__(self, model, scene_index: int, ridge: float = 0.05) -> None:
+        self.layers, self.means, self.whiten = [], [], []
+        keep = [i for i in range(model.n_scenes) if i != scene_index]
+        for layer in model.sdf_net.layers:
+            if layer.kind != "lowrank" or len(keep) < 2:
+                continue
+            C = layer.coeffs.detach()[keep].double()
+            mu = C.mean(0)
+            S = torch.cov(C.T)
+            S = S + ridge * S.diagonal().mean() * torch.eye(len(S), dtype=S.dtype, device=S.device)
+            Linv = torch.linalg.inv(torch.linalg.cholesky(S))
+            self.layers.append(layer)
+            self.means.append(mu.float())
+            self.whiten.append(Linv.float())
+        self.scene_index = scene_index
+
+    def __bool__(self) -> bool:
+        return bool(self.layers)
+
+    def __call__(self) -> torch.Tensor:
+        terms = [((W @ (layer.coeffs[self.scene_index] - mu)) ** 2).mean()
+                 for layer, mu, W in zip(self.layers, self.means, self.whiten)]
+        return torch.stack(terms).mean()

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuhead.config import ModelConfig
+from neuhead.model.base_sdf import make_base
 from neuhead.model.scene_linear import SceneLinear
 
 
@@ -48,6 +49,8 @@ class SDFNetwork(nn.Module):
             W, b = self._geometric_init(l, n_lin, dims[l], out_dim, generator)
             layer.set_theta(layer.pack(W, b), generator)
             self.layers.append(layer)
+        #: fixed base SDF (None: the network is the whole SDF)
+        self.base = make_base(cfg.base_sdf)
 
     def _geometric_init(self, l, n_lin, in_dim, out_dim, gen) -> tuple[torch.Tensor, torch.Tensor]:
         """IDR/NeuS geometric initialisation: the initial SDF approximates a sphere of init_radius."""
@@ -73,7 +76,10 @@ class SDFNetwork(nn.Module):
             h = layer(h, scene)
             if l < len(self.layers) - 1:
                 h = F.softplus(h, beta=100)
-        return h[:, 0], h[:, 1:]
+        sdf = h[:, 0]
+        if self.base is not None:  # the network starts as the sphere |x| - r (geometric init): swap it for the base
+            sdf = sdf + self.base(x) - (x.norm(dim=-1) - self.cfg.init_radius)
+        return sdf, h[:, 1:]
 
 
 class RadianceNetwork(nn.Module):

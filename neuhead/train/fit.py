@@ -22,7 +22,7 @@ import torch
 from neuhead.cameras import CameraRefinement, Rays, pixel_rays, sphere_near_far
 from neuhead.config import FitConfig, StageConfig, to_dict
 from neuhead.data.scene import Scene
-from neuhead.losses import solid_terms, total_loss
+from neuhead.losses import CoefficientPrior, solid_terms, total_loss
 from neuhead.model.multineus import MultiNeuS
 from neuhead.render import background_color, model_fns, render_rays
 from neuhead.train.checkpoint import (Checkpoint, load_checkpoint, load_optimizer, optimizer_tensors,
@@ -168,6 +168,7 @@ class _Run:
     history: dict[str, list]
     ckpt_path: Path | None
     device: str
+    coeff_prior: CoefficientPrior | None = None
 
     def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau") -> None:
         if self.ckpt_path is not None:
@@ -221,11 +222,12 @@ def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: i
         model = MultiNeuS(cfg.model, n_scenes=1, seed=cfg.seed)
     model = model.to(device)
     refine = any(s.moves_cameras for s in cfg.stages)
-    return _Run(scene, cfg, model, model.n_scenes - 1 if scene_index is None else scene_index,
-                CameraRefinement(len(scene)).to(device) if refine else None,
+    index = model.n_scenes - 1 if scene_index is None else scene_index
+    coeff = CoefficientPrior(model, index, cfg.loss.coeff_prior_ridge) if cfg.loss.coeff_prior > 0 else None
+    return _Run(scene, cfg, model, index, CameraRefinement(len(scene)).to(device) if refine else None,
                 torch.as_tensor(scene.cameras.K, device=device), torch.as_tensor(scene.cameras.c2w, device=device),
                 PixelSampler(scene, device), gen, {s.name: [] for s in cfg.stages},
-                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device)
+                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None)
 
 
 def _resume(run: _Run) -> tuple[Checkpoint | None, int, int]:
@@ -290,6 +292,11 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     loss, logs = ray_batch_loss(fns, rays, rgb, mask, cfg.render, cfg.loss, run.gen, anneal=anneal, bg=bg)
     if run.cam_ref is not None and stage.moves_cameras:
         loss = loss + cfg.focal_penalty * (run.cam_ref.log_focal ** 2).sum()
+    if run.coeff_prior is not None and stage.model_params is not None:
+        term = run.coeff_prior() * cfg.loss.coeff_prior
+        loss = loss + term
+        logs["coeff_prior"] = float(term.detach())
+        logs["total"] += logs["coeff_prior"]
     opt.zero_grad(set_to_none=True)
     loss.backward()
     if stage.model_params == "scene":

@@ -26,7 +26,7 @@ import numpy as np
 
 from neuhead.data.canonical import canonical_to_world
 from neuhead.data.synthetic.appearance import albedo, albedo_fast, sample_appearance, shade, vertex_attributes
-from neuhead.data.synthetic.head import HeadModel, load_head_model, sample_head, vertex_normals
+from neuhead.data.synthetic.head import Head, HeadModel, load_head_model, sample_head, vertex_normals
 from neuhead.data.synthetic.scene import SynthConfig, ground_truth
 
 
@@ -88,14 +88,15 @@ class HeadGeometry:
     """
 
     def __init__(self, seed: int, hair: bool = True, config: SynthConfig = SynthConfig(),
-                 model: HeadModel | None = None) -> None:
+                 model: HeadModel | None = None, head: Head | None = None) -> None:
         import open3d as o3d
 
         self._o3d = o3d
         model = model or load_head_model()
         # the same three streams as ``synthesize``: head, look (cameras unused)
         r_head, r_look, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
-        head = sample_head(model, r_head, config.head, hair=hair)
+        if head is None:  # else a given head (the mean head: ``neutral_geometry``) with the seed's look
+            head = sample_head(model, r_head, config.head, hair=hair)
         self.app = sample_appearance(r_look, head)
         self.model, self.head = model, head
         self.gt = ground_truth(model, head, {"seed": int(seed)})
@@ -210,6 +211,29 @@ class HeadGeometry:
         sdf = self.sdf(pts)
         f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
         return GeometrySamples(f32(pts), f32(sdf), f32(surf), f32(nrm), f32(col), self.mm_per_unit)
+
+
+def neutral_geometry(model: HeadModel | None = None) -> HeadGeometry:
+    """The ICT neutral head (no identity, expression or hair) as an exact field, in its canonical frame."""
+    model = model or load_head_model()
+    v = model.neutral.astype(np.float64)
+    head = Head(v, v, model.faces, np.zeros(len(v)), np.zeros(model.n_modes), np.zeros(len(model.expression)), None)
+    return HeadGeometry(0, hair=False, model=model, head=head)
+
+
+def neutral_sdf_grid(voxel: float = 0.01, lo=(-0.62, -0.80, -0.62), hi=(0.62, 0.82, 0.82), chunk: int = 400_000):
+    """The neutral head's exact SDF on a regular grid (``neuhead.model.base_sdf.SDFGrid``), unit-sphere units.
+
+    The default box holds the neutral head (x +-0.46, y -0.68..0.60, z -0.43..0.65) with room for hair."""
+    from neuhead.model.base_sdf import SDFGrid
+
+    geo = neutral_geometry()
+    lo = np.asarray(lo, np.float64)
+    n = np.floor((np.asarray(hi) - lo) / voxel + 1e-9).astype(int) + 1
+    axes = [lo[k] + voxel * np.arange(n[k]) for k in range(3)]
+    pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    vals = np.concatenate([geo.sdf(pts[i:i + chunk]) for i in range(0, len(pts), chunk)])
+    return SDFGrid(vals.reshape(*n).astype(np.float32), lo, float(voxel))
 
 
 def head_geometry(seed: int, cfg: GeometryConfig = GeometryConfig(), hair: bool = True,
