@@ -162,3 +162,29 @@ def test_geometry_phase_needs_geometry(tmp_path):
 
     with pytest.raises(ValueError, match="geometry"):
         meta_train(tiny_scenes(), GEO_META, tmp_path, progress=False)
+
+
+def test_face_weight_weighs_the_face_region_by_weighted_means():
+    """geometry_loss with face_weight w: points within face_radius of the canonical nose tip count (1 + w)
+    times, as weighted means, so an error only on the face grows the SDF term by (1 + w) / mean weight."""
+    from neuhead.config import GeometryLossConfig
+    from neuhead.model.multineus import MultiNeuS
+    from neuhead.train.meta import _nose_tip_unit, geometry_loss
+
+    model = MultiNeuS(TINY_META.model, n_scenes=1, background=False)
+    gen = torch.Generator().manual_seed(0)
+    tip = _nose_tip_unit(torch.zeros(1, 3))
+    x = tip + (torch.rand(400, 3, generator=gen) * 2 - 1) * 0.45
+    on_face = (x - tip).norm(dim=-1) < 0.475
+    with torch.no_grad():
+        d = model.sdf(x, 0).clone()
+    d[on_face] += 0.01  # the target differs from the model only on the face
+    y = torch.zeros(8, 3)
+    batch = (x, d, y, torch.tensor([[0.0, 0.0, 1.0]]).repeat(8, 1), torch.zeros(8, 3))
+    plain = geometry_loss(model, 0, batch, GeometryLossConfig())[1]["sdf"]
+    w = 2.0
+    weighted = geometry_loss(model, 0, batch, GeometryLossConfig(face_weight=w))[1]["sdf"]
+    frac = float(on_face.float().mean())
+    assert 0.05 < frac < 0.95
+    expected = plain * (1 + w) / (1 + w * frac)
+    assert abs(weighted - expected) < 1e-3 * expected

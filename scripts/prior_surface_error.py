@@ -1,0 +1,57 @@
+"""How well a prior's own training scenes sit on their true surfaces: mean |f| (mm) of scene k's SDF at
+area-uniform points of training head k's exact surface, on the face (within 95 mm of the canonical nose
+tip) and elsewhere.
+
+    python scripts/prior_surface_error.py PRIOR_DIR_OR_META_CHECKPOINT DATA_DIR [--scenes 12]
+
+DATA_DIR: the `neuhead synth` folders the prior was trained on (scene k = the k-th folder, sorted); the
+surface is regenerated from each folder's seed (``HeadGeometry``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuhead.data.synthetic.geometry import HeadGeometry
+from neuhead.train.meta import _nose_tip_unit
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("prior", help="a prior folder or a meta-learning checkpoint (meta.safetensors)")
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--scenes", type=int, default=12)
+    ap.add_argument("--points", type=int, default=20000)
+    a = ap.parse_args()
+    if a.prior.endswith(".safetensors"):
+        from neuhead.prior import model_from_meta_checkpoint
+
+        model = model_from_meta_checkpoint(a.prior)[0]
+    else:
+        from neuhead.prior import load_prior
+
+        model = load_prior(a.prior).model
+    synth = json.loads((a.data / "synth.json").read_text()) if (a.data / "synth.json").is_file() else {}
+    hair = bool(synth.get("config", {}).get("hair", True))
+    dirs = sorted(p for p in a.data.iterdir() if p.is_dir())
+    face, rest = [], []
+    for k, d in enumerate(dirs[: a.scenes]):
+        geo = HeadGeometry(json.loads((d / "ground_truth.json").read_text())["seed"], hair=hair)
+        pts, _, _ = geo.sample_surface(a.points, np.random.default_rng(5))
+        x = torch.as_tensor(pts, dtype=torch.float32)
+        with torch.no_grad():
+            f = model.sdf(x, k).abs().numpy() * geo.mm_per_unit
+        on_face = (x - _nose_tip_unit(x)).norm(dim=-1).numpy() < 0.475
+        face.append(f[on_face].mean())
+        rest.append(f[~on_face].mean())
+    print(f"{a.prior}: mean |f| on the true surface over {len(face)} training scenes: face {np.mean(face):.2f} mm, "
+          f"elsewhere {np.mean(rest):.2f} mm")
+
+
+if __name__ == "__main__":
+    main()
