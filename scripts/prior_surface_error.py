@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neuhead.data.canonical import reference_unit
 from neuhead.data.synthetic.geometry import HeadGeometry
-from neuhead.train.meta import _nose_tip_unit
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
         x = torch.as_tensor(pts, dtype=torch.float32)
         with torch.no_grad():
             f = model.sdf(x, k).abs().numpy() * geo.mm_per_unit
-        on_face = (x - _nose_tip_unit(x)).norm(dim=-1).numpy() < 0.475
+        on_face = (x - torch.as_tensor(reference_unit("nose_tip"), dtype=x.dtype)).norm(dim=-1).numpy() < 0.475
         face.append(f[on_face].mean())
         rest.append(f[~on_face].mean())
     print(f"{a.prior}: mean |f| on the true surface over {len(face)} training scenes: face {np.mean(face):.2f} mm, "

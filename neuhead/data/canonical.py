@@ -46,6 +46,11 @@ CANONICAL_TO_WORLD = np.array([
 ])
 
 
+def reference_unit(name: str) -> np.ndarray:
+    """A reference landmark (3,) in the canonical unit-sphere frame."""
+    return (REFERENCE_LANDMARKS[name] - CANONICAL_CENTER_MM) / CANONICAL_SCALE_MM
+
+
 def reference_array(names=LANDMARK_NAMES) -> np.ndarray:
     """(len(names), 3) reference positions in mm."""
     return np.stack([REFERENCE_LANDMARKS[n] for n in names])

@@ -1,15 +1,16 @@
 """A fixed base SDF under the learned one: the ICT-FaceKit mean head as a voxel grid.
 
-With ``ModelConfig.base_sdf = "ict_neutral"`` the SDF is ``f(x) = mlp(x) + base(x) - (|x| - r)``: the
-network keeps its geometric initialisation (the sphere ``|x| - r``), which is swapped for the base, so the
-network learns the difference from the mean head. (A plain residual ``mlp(x) + base(x)`` with the network's
-output started at zero trained worse: |f| on the training heads' surfaces 1.13 mm on the face and 1.94 mm
-elsewhere, against 0.90 / 1.27 mm this way, 12 scenes, same 31 000 steps.) The base is the exact signed distance of the closed ICT neutral head
-(canonical unit-sphere frame, negative inside), sampled on a regular grid
-(``assets/ict/neutral_sdf.npz``, made by ``scripts/make_base_sdf.py``) and interpolated trilinearly.
-Outside the grid's box the distance to the box is added to the clamped lookup (the head is far away
-there). The network then only has to learn how a head differs from the mean head (identity, hair,
-expression) instead of the whole head, and a new scene's fit starts from the mean head.
+With ``ModelConfig.base_sdf = "ict_neutral"`` the SDF is ``f(x) = mlp(x) + base(x) - (|x| - r)``. The base
+is the exact signed distance of the closed ICT neutral head (canonical unit-sphere frame, negative inside),
+sampled on a regular 2 mm grid (``assets/ict/neutral_sdf.npz``, made by ``scripts/make_base_sdf.py``) and
+interpolated trilinearly; outside the grid's box the distance to the box is added to the clamped lookup
+(the head is far away there). The network keeps its geometric initialisation (roughly the sphere
+``|x| - r``), which the base replaces, so meta-learning only has to learn how a head differs from the
+mean head (identity, hair, expression) instead of the whole head.
+
+A plain residual ``mlp(x) + base(x)`` with the network's output started at zero trained worse (|f| on 12
+training heads' surfaces 1.13 mm on the face, 1.94 mm elsewhere, against 0.90 / 1.27 mm this way, same
+31 000 steps; see ``assets/prior/MODEL_CARD.md``).
 
 The lookup is written with ``gather`` so that it is differentiable to any order in ``x`` (the eikonal loss
 differentiates the gradient again, and rays of refined cameras carry a graph). The reference it is

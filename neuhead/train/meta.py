@@ -34,6 +34,7 @@ import torch
 import torch.distributed as dist
 
 from neuhead.config import GeometryLossConfig, MetaConfig, to_dict
+from neuhead.data.canonical import reference_unit
 from neuhead.data.scene import Scene
 from neuhead.model.multineus import MultiNeuS
 from neuhead.render import background_color, model_fns
@@ -115,14 +116,6 @@ class GeometrySampler:
         return self.points[i], self.sdf[i], self.surface[j], self.normals[j], self.color[j]
 
 
-def _nose_tip_unit(like: torch.Tensor) -> torch.Tensor:
-    """The reference nose tip in the canonical unit-sphere frame (3,)."""
-    from neuhead.data.canonical import CANONICAL_CENTER_MM, CANONICAL_SCALE_MM, REFERENCE_LANDMARKS
-
-    tip = (REFERENCE_LANDMARKS["nose_tip"] - CANONICAL_CENTER_MM) / CANONICAL_SCALE_MM
-    return torch.as_tensor(tip, dtype=like.dtype, device=like.device)
-
-
 def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """3D-supervised loss of one scene on a ``GeometrySampler.sample`` batch.
 
@@ -140,7 +133,8 @@ def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) 
     pts = torch.cat([x, y])
     sdf, feat, grad = model.sdf_features_gradient(pts, scene, create_graph=True)
     c = cfg.sdf_clamp
-    w = 1.0 + cfg.face_weight * ((pts - _nose_tip_unit(pts)).norm(dim=-1) < cfg.face_radius).to(pts.dtype)
+    tip = torch.as_tensor(reference_unit("nose_tip"), dtype=pts.dtype, device=pts.device)
+    w = 1.0 + cfg.face_weight * ((pts - tip).norm(dim=-1) < cfg.face_radius).to(pts.dtype)
     wx, wy = w[:m] / w[:m].mean(), w[m:] / w[m:].mean()  # weighted means; all ones when face_weight = 0
     parts = {
         "sdf": ((sdf[:m].clamp(-c, c) - d.clamp(-c, c)).abs() * wx).mean() * cfg.sdf,

@@ -169,11 +169,12 @@ def test_face_weight_weighs_the_face_region_by_weighted_means():
     times, as weighted means, so an error only on the face grows the SDF term by (1 + w) / mean weight."""
     from neuhead.config import GeometryLossConfig
     from neuhead.model.multineus import MultiNeuS
-    from neuhead.train.meta import _nose_tip_unit, geometry_loss
+    from neuhead.data.canonical import reference_unit
+    from neuhead.train.meta import geometry_loss
 
     model = MultiNeuS(TINY_META.model, n_scenes=1, background=False)
     gen = torch.Generator().manual_seed(0)
-    tip = _nose_tip_unit(torch.zeros(1, 3))
+    tip = torch.as_tensor(reference_unit("nose_tip"), dtype=torch.float32)
     x = tip + (torch.rand(400, 3, generator=gen) * 2 - 1) * 0.45
     on_face = (x - tip).norm(dim=-1) < 0.475
     with torch.no_grad():
