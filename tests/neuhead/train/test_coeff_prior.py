@@ -31,11 +31,11 @@ def test_zero_at_the_mean_about_one_for_a_training_scene():
     new = m.n_scenes - 1
     prior = CoefficientPrior(m, new, ridge=0.0)
     assert len(prior.layers) == 2  # the SDF's low-rank layers only; the radiance layer stays free
-    assert float(prior()) < 1e-8  # add_scene starts at the mean
+    assert float(prior().detach()) < 1e-8  # add_scene starts at the mean
     with torch.no_grad():
         for layer in prior.layers:
             layer.coeffs[new] = layer.coeffs[3]
-    assert 0.2 < float(prior()) < 3.0
+    assert 0.2 < float(prior().detach()) < 3.0
 
 
 def test_gradient_reaches_only_the_fitted_scene():

@@ -1,0 +1,74 @@
+"""End-to-end fit time and peak memory of one- and three-view head scenes (the `neuhead fit FOLDER` path).
+
+    python benchmarks/bench_fit_time.py [--views 1,3] [--repeats 3] [--seed 9000010] [--device cpu]
+
+One fresh synthetic head (train look, 256²) is written as NeuS folders with the frontal view, and with the
+frontal and the ±40° views, under a ``scale_mat`` that is not the canonical frame. Each repeat runs what
+``neuhead fit FOLDER --out DIR`` runs in a fresh process: load and place the scene from its images, the two-stage
+fit with the shipped prior (quick preset, the default budget), mesh.ply, head.glb, head.obj, viewer, previews,
+report. Every repeat is its own process (`ru_maxrss` is per process). Targets: median one view <= 180 s,
+three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RUN_ONE = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from neuhead.api import fit_config
+from neuhead.data.load import load_input
+from neuhead.pipeline import run_fit
+from neuhead.prior import load_prior
+scene = load_input(sys.argv[1])
+prior = load_prior()
+recon = run_fit(scene, sys.argv[2], fit_config("quick", prior.config.model, None, seed=int(sys.argv[3])),
+                prior=prior.model, progress=False, device=sys.argv[4])
+t = recon.report["timings_s"]
+print(json.dumps({"total_s": time.perf_counter() - t0, "fit_s": t.get("stage1", 0) + t.get("stage2", 0),
+                  "outputs_s": t["outputs"], "peak_mb": recon.report["peak_memory_mb"]}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--views", default="1,3")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=9_000_010)
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import torch
+    from bench_quality import foreign_frame, render_head
+
+    from neuhead.data.h3ds import default_views_configs
+    from neuhead.data.neus import write_neus
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_fit_time_"))
+    scene, _ = render_head(a.seed, "train", 24, 256, 512)
+    configs = default_views_configs(scene)
+    print(f"device={a.device} threads={torch.get_num_threads()} head seed {a.seed}")
+    for vc in a.views.split(","):
+        folder = write_neus(foreign_frame(scene.subset(configs[vc])), tmp / f"scene_{vc}")
+        runs = []
+        for r in range(a.repeats):
+            out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{r}"), str(r), a.device],
+                                 capture_output=True, text=True, check=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            x = runs[-1]
+            print(f"{vc} view(s), run {r}: total {x['total_s']:.1f} s (fit {x['fit_s']:.1f}, outputs {x['outputs_s']:.1f}), "
+                  f"peak {x['peak_mb']:.0f} MB", flush=True)
+        print(f"{vc} view(s): median end to end {statistics.median(x['total_s'] for x in runs):.1f} s, "
+              f"max peak {max(x['peak_mb'] for x in runs):.0f} MB over {len(runs)} runs")
+
+
+if __name__ == "__main__":
+    main()
