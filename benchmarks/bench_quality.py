@@ -109,7 +109,7 @@ def main() -> None:
     ap.add_argument("--other-res", type=int, default=512, help="image size of the other look")
     ap.add_argument("--looks", default="train", help="comma-separated: train, other")
     ap.add_argument("--bald-half", action="store_true",
-                    help="render every second head (seed offset 1, 3, ...) without hair (same identity and look)")
+                    help="render the heads with odd seeds (9000001, 9000003, ...) without hair (same identity and look)")
     ap.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of every mesh")
     ap.add_argument("--prior", default=None, help="prior folder (default: shipped)")
     ap.add_argument("--preset", default="quick")
@@ -162,7 +162,7 @@ def main() -> None:
     for h in range(a.heads):
         seed = a.seed + h
         for look in a.looks.split(","):
-            scene, gt = render_head(seed, look, a.views, a.res, a.other_res, hair=not (a.bald_half and h % 2 == 1))
+            scene, gt = render_head(seed, look, a.views, a.res, a.other_res, hair=not (a.bald_half and seed % 2 == 1))
             configs = default_views_configs(scene)  # chosen from the true cameras: benchmark set-up, not the fit
             for vc in a.configs.split(","):
                 if vc == "photo":  # the frontal render as a PNG through `neuhead fit IMAGE`'s path: no cameras
