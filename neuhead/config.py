@@ -364,8 +364,9 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
         stages=(
             # tuned on three fresh heads, one view (assets/prior/MODEL_CARD.md, "Fit preset"): with the base-SDF
             # prior, stage 1 at 3e-3 (the previous default) overshoots (the training heads' coefficients spread
-            # ~0.02 a dimension); stage 2 (all weights) is where the face improves, at 1/3 of stage 1's rate with a
-            # long patience (the plateau schedule at patience 100 stopped stage 2 early)
+            # ~0.02 a dimension); stage 2 (all weights) at 1/3 of stage 1's rate with a long patience (the plateau
+            # schedule at patience 100 stopped stage 2 early). Stage 2 helped the face on the three tuning heads but
+            # not on the six-head acceptance run's other look (README "Quality")
             StageConfig(name="stage1", params="scene+cameras", iters=300, lr=1e-3, warmup=0, schedule="plateau",
                         plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
             StageConfig(name="stage2", params="all+cameras", iters=300, lr=3e-4, warmup=0, schedule="plateau",
