@@ -20,7 +20,12 @@ beside it the prediction -> truth direction, which sees inner walls and floaters
 - ``stage1`` / ``full``: stage 1 only / full two-stage fitting in the estimated frame.
 - ``full_gtframe``: full fitting in the ground-truth canonical frame (``--gt-frame``): the placement's cost.
 
+``--bald-half`` renders the odd seeds without hair (the acceptance set: six heads, half bald); ``--set
+KEY=VALUE`` overrides a value of the prior fits' config (``loss.coeff_prior=0.03``, ``stages.1.lr=1e-4``) for
+tuning.
+
     python benchmarks/bench_quality.py --heads 4 --configs 1 --looks train,other --before --out runs/quality
+    python benchmarks/bench_quality.py --heads 6 --bald-half --configs 1,3,photo --looks train --out runs/acc
 """
 
 from __future__ import annotations
