@@ -44,6 +44,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=9_000_010)
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
+    bad = [vc for vc in a.views.split(",") if vc not in ("1", "3")]
+    if bad or a.repeats < 1:
+        raise SystemExit(f"--views: unknown view config(s) {', '.join(bad)} (1, 3)" if bad else "--repeats: must be >= 1")
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import torch

@@ -140,15 +140,22 @@ def main() -> None:
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
     from neuhead.pipeline import fit as fit_one
+    from neuhead.pipeline import prepare_prior
 
+    bad = [vc for vc in a.configs.split(",") if vc not in ("1", "3", "photo")]
+    if bad:
+        raise SystemExit(f"--configs: unknown view config(s) {', '.join(bad)} (1, 3, photo)")
+    # one prior for every fit (each fit copies it) and one config, checked before any head is rendered
+    prior = load_prior(a.prior)
+    prior_cfg = override(fit_config(a.preset, prior.config.model, a.fit_iters, seed=0), a.overrides)
+    mean_model = prepare_prior(prior.model)  # the mean scene: the prior's mean head
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="bench_quality_"))
 
     def prior_fit(scene, row_key, row, stage1_too=False, lm_to_world=None):
         lm_to_world = scene.to_world if lm_to_world is None else lm_to_world
-        prior = load_prior(a.prior)
-        cfg = override(fit_config(a.preset, prior.config.model, a.fit_iters, seed=0), a.overrides)
+        cfg = prior_cfg
         stage1 = {}
 
         def on_end(stage, model):
@@ -184,9 +191,8 @@ def main() -> None:
                        "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
                                                                        "warnings": list(p.warnings)}}
                 row["mean_placed"] = score(mean_head_placed(placed), gt, placed.to_world)
-                prior = load_prior(a.prior)
-                k = prior.model.add_scene()
-                row["prior_mean"] = score(Reconstruction(prior.model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
+                k = mean_model.n_scenes - 1
+                row["prior_mean"] = score(Reconstruction(mean_model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
                                          placed.to_world)
                 if a.scratch and vc != "photo":
                     t = time.perf_counter()
@@ -213,7 +219,9 @@ def override(cfg, items: list[str]):
     import ast
 
     for item in items:
-        key, _, text = item.partition("=")
+        key, eq, text = item.partition("=")
+        if not eq or not key:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE, e.g. stages.1.lr=3e-4")
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -224,14 +232,23 @@ def override(cfg, items: list[str]):
 
 def _set(obj, path: list[str], value):
     if not path:
+        if isinstance(obj, float) and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if type(value) is not type(obj):
+            raise SystemExit(f"--set: expected a {type(obj).__name__} (the current value is {obj!r}), got {value!r}")
         return value
     head, rest = path[0], path[1:]
     if isinstance(obj, tuple):
+        if not head.isdigit() or int(head) >= len(obj):
+            raise SystemExit(f"--set: index {head!r} is not one of 0..{len(obj) - 1}")
         i = int(head)
         return obj[:i] + (_set(obj[i], rest, value),) + obj[i + 1:]
     if not hasattr(obj, head):
         raise SystemExit(f"--set: {type(obj).__name__} has no field {head!r}")
-    return replace(obj, **{head: _set(getattr(obj, head), rest, value)})
+    try:
+        return replace(obj, **{head: _set(getattr(obj, head), rest, value)})
+    except ValueError as e:  # a config's own check (e.g. StageConfig.params)
+        raise SystemExit(f"--set: {e}") from None
 
 
 def print_table(rows: list[dict]) -> None:
