@@ -232,6 +232,8 @@ def override(cfg, items: list[str]):
 
 def _set(obj, path: list[str], value):
     if not path:
+        if obj is None:  # an optional field that is unset (stages.1.params_one_view): the config checks the value
+            return value
         if isinstance(obj, float) and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if type(value) is not type(obj):

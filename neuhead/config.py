@@ -127,6 +127,9 @@ class StageConfig:
     """stage name in logs and reports"""
     params: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras"] = "all"
     """parameter set optimised in this stage ("cameras": only the camera refinement, the model frozen)"""
+    params_one_view: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras"] | None = None
+    """parameter set used instead of ``params`` when the scene has a single view (None: ``params``);
+    applied by ``for_views``"""
     iters: int = 300_000
     """iterations of this stage"""
     lr: float = 5e-4
@@ -149,8 +152,10 @@ class StageConfig:
     """NeuS cos-annealing iterations (0 = off)"""
 
     def __post_init__(self) -> None:
-        if self.params not in STAGE_PARAMS:
-            raise ValueError(f"StageConfig.params must be one of {sorted(STAGE_PARAMS)}, got {self.params!r}")
+        for name in ("params", "params_one_view"):
+            value = getattr(self, name)
+            if value not in STAGE_PARAMS and not (name == "params_one_view" and value is None):
+                raise ValueError(f"StageConfig.{name} must be one of {sorted(STAGE_PARAMS)}, got {value!r}")
 
     @property
     def model_params(self) -> Literal["all", "scene"] | None:
@@ -216,6 +221,15 @@ def scale_iters(cfg: FitConfig, iters: int | None) -> FitConfig:
     stages = tuple(replace(s, iters=max(1, round(s.iters * f)), warmup=min(s.warmup, max(1, round(s.iters * f)) // 4),
                            cos_anneal_end=round(s.cos_anneal_end * f)) for s in cfg.stages)
     return replace(cfg, stages=stages)
+
+
+def for_views(cfg: FitConfig, n_views: int) -> FitConfig:
+    """The config a scene of ``n_views`` views is fitted with: with one view, each stage's
+    ``params_one_view`` (where set) replaces its ``params``. Idempotent."""
+    if n_views != 1:
+        return cfg
+    return replace(cfg, stages=tuple(s if s.params_one_view is None else
+                                     replace(s, params=s.params_one_view, params_one_view=None) for s in cfg.stages))
 
 
 def to_dict(cfg) -> dict:
@@ -366,10 +380,13 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
             # prior, stage 1 at 3e-3 (the previous default) overshoots (the training heads' coefficients spread
             # ~0.02 a dimension); stage 2 (all weights) at 1/3 of stage 1's rate with a long patience (the plateau
             # schedule at patience 100 stopped stage 2 early). Stage 2 helped the face on the three tuning heads but
-            # not on the six-head acceptance run's other look (README "Quality")
+            # not on the six-head acceptance run's other look (README "Quality"). With one view, stage 2 moves only
+            # the new scene's parameters (+ cameras): on six heads that beat the all-weights stage 2 on both looks,
+            # while with three views the all-weights stage 2 was the better one (README "Quality")
             StageConfig(name="stage1", params="scene+cameras", iters=300, lr=1e-3, warmup=0, schedule="plateau",
                         plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
-            StageConfig(name="stage2", params="all+cameras", iters=300, lr=3e-4, warmup=0, schedule="plateau",
+            StageConfig(name="stage2", params="all+cameras", params_one_view="scene+cameras", iters=300, lr=3e-4,
+                        warmup=0, schedule="plateau",
                         plateau_patience=300, early_stop_drops=3, cos_anneal_end=0),
         ),
         batch_rays=256,

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuhead.config import FitConfig, to_dict
+from neuhead.config import FitConfig, for_views, to_dict
 from neuhead.data.neus import write_cameras_npz
 from neuhead.data.scene import Scene
 from neuhead.io import atomic_path, check_writable_dir, write_json
@@ -76,7 +76,9 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
         resume: bool = False, progress: bool = True, device: str = "cpu", on_stage_end=None) -> Reconstruction:
     """The one fit: ``scene`` from scratch (``prior`` None) or as a new scene of a copy of ``prior``
     (``prepare_prior``), following ``cfg.stages``; checkpoints in ``checkpoint_dir`` (resumable) if given.
-    The API, the CLI and the benchmarks all fit through here, then choose what to write."""
+    The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
+    those of ``for_views(cfg, len(scene))`` (with one view, a stage's ``params_one_view``)."""
+    cfg = for_views(cfg, len(scene))
     model = None if prior is None else prepare_prior(prior)
     result = run_stages(scene, cfg, model=model, out_dir=checkpoint_dir, resume=resume, progress=progress,
                         device=device, on_stage_end=on_stage_end)
@@ -98,6 +100,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     """``fit`` with its checkpoint in ``out_dir``, then every output file (``write_outputs``, previews,
     report.json, the final checkpoint)."""
     out_dir = check_writable_dir(out_dir)
+    cfg = for_views(cfg, len(scene))  # as ``fit`` does, so that report.json holds the stages that ran
     t_start = time.perf_counter()
     recon = fit(scene, cfg, prior, checkpoint_dir=out_dir, resume=resume, progress=progress, device=device)
 

@@ -24,3 +24,20 @@ def test_fit_leaves_the_callers_prior_untouched(sample_scene):
     assert recon.scene_index == n and recon.report["stages"]  # the fit's part of the report, set at construction
     assert prior.model.n_scenes == n
     assert all(torch.equal(a, b) for a, b in zip(before, prior.model.parameters()))
+
+
+def _shared_changed(prior, fitted) -> bool:
+    """whether any weight that every scene shares (same shape in both models) moved in the fit"""
+    fit_params = dict(fitted.named_parameters())
+    return any(not torch.equal(p, fit_params[name]) for name, p in prior.named_parameters()
+               if fit_params[name].shape == p.shape)
+
+
+def test_one_view_fits_move_only_the_new_scene_and_three_views_move_everything(sample_scene):
+    prior = load_prior()
+    cfg = fit_config("quick", prior.config.model, iters=6, seed=0)
+    one = fit(sample_scene.subset([0]), cfg, prior.model, progress=False)
+    assert not _shared_changed(prior.model, one.model)
+    assert list(one.report["stages"]) == ["stage1", "stage2"]
+    three = fit(sample_scene.subset([0, 1, 2]), cfg, prior.model, progress=False)
+    assert _shared_changed(prior.model, three.model)

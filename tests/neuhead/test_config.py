@@ -1,0 +1,22 @@
+"""Fit configs: the one-view stage parameter sets (``for_views``) and their checks."""
+
+import pytest
+
+from neuhead.config import PRIOR_FIT_PRESETS, StageConfig, for_views
+
+
+def test_for_views_uses_the_one_view_parameter_set_only_for_one_view():
+    cfg = PRIOR_FIT_PRESETS["quick"]
+    assert [s.params for s in cfg.stages] == ["scene+cameras", "all+cameras"]
+    one = for_views(cfg, 1)
+    assert [s.params for s in one.stages] == ["scene+cameras", "scene+cameras"]
+    assert all(s.params_one_view is None for s in one.stages)
+    assert for_views(one, 1) == one  # idempotent: the pipeline may apply it twice
+    assert for_views(cfg, 3) == cfg and for_views(cfg, 2) == cfg
+    assert [s.iters for s in one.stages] == [s.iters for s in cfg.stages]  # only the parameter set changes
+
+
+def test_stage_params_one_view_is_checked():
+    with pytest.raises(ValueError, match="params_one_view"):
+        StageConfig(params_one_view="everything")
+    assert StageConfig(params_one_view=None).params_one_view is None
