@@ -1,11 +1,12 @@
 """End-to-end fit time and peak memory of one- and three-view head scenes (the `neuhead fit FOLDER` path).
 
     python benchmarks/bench_fit_time.py [--views 1,3] [--repeats 3] [--seed 9000010] [--device cpu]
+                                        [--prior DIR] [--iters N]
 
 One fresh synthetic head (train look, 256²) is written as NeuS folders with the frontal view, and with the
 frontal and the ±40° views, under a ``scale_mat`` that is not the canonical frame. Each repeat runs what
 ``neuhead fit FOLDER --out DIR`` runs in a fresh process: load and place the scene from its images, the two-stage
-fit with the shipped prior (quick preset, the default budget), mesh.ply, head.glb, head.obj, viewer, previews,
+fit with the shipped prior (or ``--prior``; quick preset, the default budget or ``--iters``), mesh.ply, head.glb, head.obj, viewer, previews,
 report. Every repeat is its own process (`ru_maxrss` is per process). Targets: median one view <= 180 s,
 three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
 """
@@ -28,8 +29,9 @@ from neuhead.data.load import load_input
 from neuhead.pipeline import run_fit
 from neuhead.prior import load_prior
 scene = load_input(sys.argv[1])
-prior = load_prior()
-recon = run_fit(scene, sys.argv[2], fit_config("quick", prior.config.model, None, seed=int(sys.argv[3])),
+prior = load_prior(sys.argv[5] or None)
+iters = int(sys.argv[6]) if sys.argv[6] else None
+recon = run_fit(scene, sys.argv[2], fit_config("quick", prior.config.model, iters, seed=int(sys.argv[3])),
                 prior=prior.model, progress=False, device=sys.argv[4])
 t = recon.report["timings_s"]
 print(json.dumps({"total_s": time.perf_counter() - t0, "fit_s": t.get("stage1", 0) + t.get("stage2", 0),
@@ -43,10 +45,21 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=9_000_010)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--prior", type=Path, default=None, help="prior folder (default: the shipped prior)")
+    ap.add_argument("--iters", type=int, default=None, help="total fit iterations (default: the preset's budget)")
     a = ap.parse_args()
     bad = [vc for vc in a.views.split(",") if vc not in ("1", "3")]
     if bad or a.repeats < 1:
         raise SystemExit(f"--views: unknown view config(s) {', '.join(bad)} (1, 3)" if bad else "--repeats: must be >= 1")
+    if a.iters is not None and a.iters < 1:
+        raise SystemExit(f"--iters {a.iters}: must be >= 1")
+    if a.prior is not None:
+        from neuhead.prior import load_prior
+
+        try:
+            load_prior(a.prior)
+        except Exception as e:  # checked before any head is rendered
+            raise SystemExit(f"--prior: {e}") from None
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import torch
@@ -58,12 +71,14 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_time_"))
     scene, _ = render_head(a.seed, "train", 24, 256, 512)
     configs = default_views_configs(scene)
-    print(f"device={a.device} threads={torch.get_num_threads()} head seed {a.seed}")
+    print(f"device={a.device} threads={torch.get_num_threads()} head seed {a.seed} prior {a.prior or 'shipped'} "
+          f"iters {a.iters or 'preset'}")
     for vc in a.views.split(","):
         folder = write_neus(foreign_frame(scene.subset(configs[vc])), tmp / f"scene_{vc}")
         runs = []
         for r in range(a.repeats):
-            out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{r}"), str(r), a.device],
+            out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{r}"), str(r), a.device,
+                                  "" if a.prior is None else str(a.prior), "" if a.iters is None else str(a.iters)],
                                  capture_output=True, text=True, check=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
             x = runs[-1]

@@ -165,6 +165,8 @@ def main() -> None:
         t = time.perf_counter()
         recon = fit_one(scene, cfg, prior.model, progress=False, on_stage_end=on_end)
         row[f"{row_key}_s"] = time.perf_counter() - t
+        last = list(recon.report["stages"].values())[-1]["final"]  # the fit's own last logged losses (no GT)
+        row[f"{row_key}_loss"] = {k: v for k, v in last.items() if isinstance(v, float)}
         if stage1_too:
             row["stage1"] = score(stage1["mesh"], gt, lm_to_world)
         mesh = recon.extract_mesh(a.resolution)

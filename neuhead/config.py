@@ -184,6 +184,16 @@ class FitConfig:
     """iterations between checkpoints"""
     seed: int = 0
     """seed of every random choice (rays, perturbation, initialisation)"""
+    scene_init: Literal["mean", "base"] = "mean"
+    """fitting on a prior: where the new scene's own parameters start. "mean": the training scenes' mean;
+    "base": that mean, then its SDF coefficients regressed so that the network reproduces the model's base SDF
+    (the ICT neutral head; needs ``ModelConfig.base_sdf``), ``scene_init_iters`` steps"""
+    scene_init_iters: int = 400
+    """steps of the "base" initialisation"""
+
+    def __post_init__(self) -> None:
+        if self.scene_init not in ("mean", "base"):
+            raise ValueError(f"FitConfig.scene_init must be 'mean' or 'base', got {self.scene_init!r}")
 
 
 # --- presets -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from neuhead.io import atomic_path, check_writable_dir, write_json
 from neuhead.model.multineus import MultiNeuS
 from neuhead.reconstruction import Reconstruction
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
-from neuhead.train.fit import CHECKPOINT_NAME, FitResult, peak_memory_mb, run_stages
+from neuhead.train.fit import CHECKPOINT_NAME, FitResult, init_scene_to_base, peak_memory_mb, run_stages
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,16 @@ class OutputOptions:
     """write viewer.html (head.glb and three.js in one offline page)"""
 
 
-def prepare_prior(prior: MultiNeuS) -> MultiNeuS:
+def prepare_prior(prior: MultiNeuS, scene_init: str = "mean", init_iters: int = 400, seed: int = 0) -> MultiNeuS:
     """The model a fit starts from: a copy of ``prior`` (the caller's model is never changed) without its
-    meta-learning background fields, with a new scene initialised to the mean of the training scenes."""
+    meta-learning background fields, with a new scene initialised to the mean of the training scenes
+    (``scene_init="base"``: then regressed to the base SDF, ``init_scene_to_base``)."""
     model = copy.deepcopy(prior)
     model.drop_background()
-    model.add_scene()
+    k = model.add_scene()
+    if scene_init == "base":
+        err = init_scene_to_base(model, k, init_iters, seed)
+        log.info("new scene regressed to the base SDF: mean |error| %.4f (unit frame)", err)
     return model
 
 
@@ -79,7 +83,7 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
     those of ``for_views(cfg, len(scene))`` (with one view, a stage's ``params_one_view``)."""
     cfg = for_views(cfg, len(scene))
-    model = None if prior is None else prepare_prior(prior)
+    model = None if prior is None else prepare_prior(prior, cfg.scene_init, cfg.scene_init_iters, cfg.seed)
     result = run_stages(scene, cfg, model=model, out_dir=checkpoint_dir, resume=resume, progress=progress,
                         device=device, on_stage_end=on_stage_end)
     result.model = result.model.to("cpu")

@@ -305,6 +305,39 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     return logs
 
 
+def init_scene_to_base(model: MultiNeuS, scene_index: int, iters: int = 400, seed: int = 0,
+                       points: int = 4096, band: float = 0.03, lr: float = 1e-3) -> float:
+    """Regress ``scene_index``'s own SDF parameters so that the network reproduces the model's base SDF
+    (``net(x) - (|x| - r) = 0``: the scene is the base head, the ICT neutral): L1 of ``sdf - base`` at points
+    within ``band`` of the base surface, Adam on that scene's rows only. Returns the final mean |error| (unit
+    frame). The radiance and the other scenes are not changed."""
+    base = model.sdf_net.base
+    if base is None:
+        raise ValueError("scene_init='base' needs a prior with a base SDF (ModelConfig.base_sdf)")
+    gen = torch.Generator().manual_seed(seed)
+    params = model.scene_parameters()
+    before = [p.detach().clone() for p in params]
+    opt = torch.optim.Adam(params, lr=lr)
+    err = float("nan")
+    for _ in range(iters):
+        x = base.near_surface(points, band, gen).to(base.values.device)
+        with torch.no_grad():
+            target = base(x)
+        loss = (model.sdf(x, scene_index).squeeze(-1) - target).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        _keep_scene_rows(model, scene_index)
+        opt.step()
+        err = float(loss.detach())
+    with torch.no_grad():  # Adam with zero gradients leaves the other rows where they were; make it exact
+        for p, b in zip(params, before):
+            keep = p.data[scene_index].clone()
+            p.data.copy_(b)
+            p.data[scene_index] = keep
+    model.zero_grad(set_to_none=True)
+    return err
+
+
 def _keep_scene_rows(model: MultiNeuS, scene_index: int) -> None:
     """Zero the gradient of every other scene's rows of the per-scene parameters (scene-only stages)."""
     for p in model.scene_parameters():
