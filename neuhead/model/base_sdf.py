@@ -101,8 +101,9 @@ class GridSDF(nn.Module):
 
     def near_surface(self, n: int, band: float, generator: torch.Generator) -> torch.Tensor:
         """``n`` points (n, 3) drawn uniformly from the voxels whose value is within ``band`` of 0 (each
-        point anywhere in its voxel's cube), for fitting a network to this SDF where it matters."""
-        v = self.values
+        point anywhere in its voxel's cube), for fitting a network to this SDF where it matters. Drawn on the
+        CPU (``generator`` is a CPU generator), returned on the grid's device."""
+        v = self.values.cpu()
         idx = torch.nonzero(v.abs().reshape(-1) < band).squeeze(1)
         if len(idx) == 0:
             raise ValueError(f"base SDF: no voxel within {band} of the surface")
@@ -110,7 +111,7 @@ class GridSDF(nn.Module):
         ny, nz = v.shape[1], v.shape[2]
         ijk = torch.stack([pick // (ny * nz), (pick // nz) % ny, pick % nz], 1).to(torch.float32)
         jitter = torch.rand(n, 3, generator=generator) - 0.5
-        return self.lo + (ijk + jitter) * self.voxel
+        return (self.lo.cpu() + (ijk + jitter) * self.voxel).to(self.values.device)
 
     def reference(self, x: torch.Tensor) -> torch.Tensor:
         """The same lookup by ``grid_sample`` (trilinear, corners aligned): the test's reference."""

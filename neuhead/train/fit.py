@@ -320,7 +320,7 @@ def init_scene_to_base(model: MultiNeuS, scene_index: int, iters: int = 400, see
     opt = torch.optim.Adam(params, lr=lr)
     err = float("nan")
     for _ in range(iters):
-        x = base.near_surface(points, band, gen).to(base.values.device)
+        x = base.near_surface(points, band, gen)
         with torch.no_grad():
             target = base(x)
         loss = (model.sdf(x, scene_index).squeeze(-1) - target).abs().mean()
