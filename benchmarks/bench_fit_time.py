@@ -6,9 +6,9 @@
 One fresh synthetic head (train look, 256²) is written as NeuS folders with the frontal view, and with the
 frontal and the ±40° views, under a ``scale_mat`` that is not the canonical frame. Each repeat runs what
 ``neuhead fit FOLDER --out DIR`` runs in a fresh process: load and place the scene from its images, the two-stage
-fit with the shipped prior (or ``--prior``; quick preset, the default budget or ``--iters``), mesh.ply, head.glb, head.obj, viewer, previews,
-report. Every repeat is its own process (`ru_maxrss` is per process). Targets: median one view <= 180 s,
-three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
+fit with the shipped prior (or ``--prior``; quick preset, the default budget or ``--iters``), mesh.ply,
+head.glb, head.obj, viewer, previews, report. Every repeat is its own process (`ru_maxrss` is per process).
+Targets: median one view <= 180 s, three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
 """
 
 from __future__ import annotations
