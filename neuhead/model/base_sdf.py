@@ -75,6 +75,7 @@ class GridSDF(nn.Module):
         self.register_buffer("lo", torch.as_tensor(grid.lo, dtype=torch.float32), persistent=False)
         self.register_buffer("hi", torch.as_tensor(grid.hi, dtype=torch.float32), persistent=False)
         self.voxel = float(grid.voxel)
+        self._band_cache: dict[float, torch.Tensor] = {}  # ``_band_voxels``: band -> voxel indices (CPU)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = self.values.to(x.dtype)
@@ -103,15 +104,22 @@ class GridSDF(nn.Module):
         """``n`` points (n, 3) drawn uniformly from the voxels whose value is within ``band`` of 0 (each
         point anywhere in its voxel's cube), for fitting a network to this SDF where it matters. Drawn on the
         CPU (``generator`` is a CPU generator), returned on the grid's device."""
-        v = self.values.cpu()
-        idx = torch.nonzero(v.abs().reshape(-1) < band).squeeze(1)
-        if len(idx) == 0:
-            raise ValueError(f"base SDF: no voxel within {band} of the surface")
+        idx = self._band_voxels(band)
         pick = idx[torch.randint(len(idx), (n,), generator=generator)]
-        ny, nz = v.shape[1], v.shape[2]
+        ny, nz = self.values.shape[1], self.values.shape[2]
         ijk = torch.stack([pick // (ny * nz), (pick // nz) % ny, pick % nz], 1).to(torch.float32)
         jitter = torch.rand(n, 3, generator=generator) - 0.5
         return (self.lo.cpu() + (ijk + jitter) * self.voxel).to(self.values.device)
+
+    def _band_voxels(self, band: float) -> torch.Tensor:
+        """flat indices (CPU) of the voxels whose value is within ``band`` of 0; found once per band (a fit's
+        start draws from the same band every step)"""
+        if band not in self._band_cache:
+            idx = torch.nonzero(self.values.cpu().abs().reshape(-1) < band).squeeze(1)
+            if len(idx) == 0:
+                raise ValueError(f"base SDF: no voxel within {band} of the surface")
+            self._band_cache[band] = idx
+        return self._band_cache[band]
 
     def reference(self, x: torch.Tensor) -> torch.Tensor:
         """The same lookup by ``grid_sample`` (trilinear, corners aligned): the test's reference."""

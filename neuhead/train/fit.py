@@ -315,9 +315,8 @@ def init_scene_to_base(model: MultiNeuS, scene_index: int, iters: int = 400, see
     if base is None:
         raise ValueError("scene_init='base' needs a prior with a base SDF (ModelConfig.base_sdf)")
     gen = torch.Generator().manual_seed(seed)
-    params = model.scene_parameters()
-    before = [p.detach().clone() for p in params]
-    opt = torch.optim.Adam(params, lr=lr)
+    # Adam on every scene's rows with the other rows' gradients zeroed: their moments stay 0, so they do not move
+    opt = torch.optim.Adam(model.scene_parameters(), lr=lr)
     err = float("nan")
     for _ in range(iters):
         x = base.near_surface(points, band, gen)
@@ -329,11 +328,6 @@ def init_scene_to_base(model: MultiNeuS, scene_index: int, iters: int = 400, see
         _keep_scene_rows(model, scene_index)
         opt.step()
         err = float(loss.detach())
-    with torch.no_grad():  # Adam with zero gradients leaves the other rows where they were; make it exact
-        for p, b in zip(params, before):
-            keep = p.data[scene_index].clone()
-            p.data.copy_(b)
-            p.data[scene_index] = keep
     model.zero_grad(set_to_none=True)
     return err
 
