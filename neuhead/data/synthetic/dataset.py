@@ -94,7 +94,7 @@ def _write_one(args) -> tuple[str, int, object, np.ndarray]:
     tmp = Path(root) / f".{sid}.partial"
     if tmp.exists():
         shutil.rmtree(tmp)
-    gt = s.gt
+    gt = s.gt.scan()  # the ground truth a scanner gives: no hidden inner faces (HeadGroundTruth.scan)
     info = None
     if cfg.format == "h3ds":
         info = write_h3ds_scene(root, tmp.name, s.scene, gt.vertices, gt.faces, gt.landmark_ids, gt.regions)
@@ -143,7 +143,7 @@ def generate_dataset(out: str | Path, cfg: DatasetConfig = DatasetConfig(),
     """Write ``cfg.n_scenes`` synthetic heads under ``out`` and ``out/contact_sheet.png``.
 
     NeuS format: ``head_%04d/{image,mask,cameras_sphere.npz}`` (canonical unit sphere) plus
-    ``full_head.obj`` and ``ground_truth.json`` (mm). H3DS format: the H3DS layout and
+    ``full_head.obj`` and ``ground_truth.json`` (mm; the scan surface, ``HeadGroundTruth.scan``). H3DS format: the H3DS layout and
     ``config.toml`` (1 view = frontal, 3 = frontal/left/right). ``on_scene(id)`` is called as each
     scene is finished (a progress bar).
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -58,6 +58,29 @@ class HeadGroundTruth:
         import trimesh
 
         return trimesh.Trimesh(self.vertices, self.faces, process=False)
+
+    def scan(self) -> "HeadGroundTruth":
+        """The ground truth a scanner would capture: the faces whose vertices are visible from outside
+        (``eval.visibility.scan_visible``). Drops the inner faces of the closed mouth slit, which no image and no
+        scan sees; the benchmarks score against this (the closed mesh stays what geometry samples and SDFs
+        use). Regions and landmark ids are remapped; a hidden 68-landmark vertex moves to the nearest kept one."""
+        from scipy.spatial import cKDTree
+
+        from eval.visibility import scan_visible, submesh
+
+        keep = scan_visible(self.vertices, self.faces)
+        keep[list(self.landmark_ids.values())] = True  # the six H3DS landmarks are on the outer skin
+        v, f, old_to_new = submesh(self.vertices, self.faces, keep)
+        used = old_to_new >= 0
+        lm68 = old_to_new[self.landmarks68]
+        if (lm68 < 0).any():
+            lm68[lm68 < 0] = cKDTree(v).query(self.vertices[self.landmarks68[lm68 < 0]])[1]
+        regions = {k: old_to_new[r][old_to_new[r] >= 0] for k, r in self.regions.items()}
+        return replace(self, vertices=v, faces=f, labels=self.labels[used],
+                       landmark_ids={k: int(old_to_new[i]) for k, i in self.landmark_ids.items()},
+                       landmarks68=lm68, regions=regions, hair=self.hair[used], bald=self.bald[used],
+                       info={**self.info, "scan": {"closed_vertices": int(len(self.vertices)),
+                                                   "hidden_vertices": int((~used).sum())}})
 
     def sdf(self, points: np.ndarray) -> np.ndarray:
         """Signed distance (mm, negative inside) of world points (m, 3) to the surface."""

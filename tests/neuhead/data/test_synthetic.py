@@ -131,3 +131,25 @@ def test_rigs_cover_their_ranges():
     c = r.centers - np.asarray(RIG_360.target_mm)
     az = np.sort(np.degrees(np.arctan2(c[:, 0], c[:, 2])))
     assert np.diff(np.concatenate([az, az[:1] + 360])).max() < 25  # all around, no big gap
+
+
+def test_scan_ground_truth_drops_only_hidden_inner_faces(synth):
+    from eval.visibility import scan_visible
+
+    gt = synth.gt
+    scan = gt.scan()
+    hidden = scan.info["scan"]["hidden_vertices"]
+    assert 100 < hidden < 0.15 * len(gt.vertices)  # the closed mouth slit, nostrils, eyelid folds
+    # the dropped vertices are those on no face whose three vertices are all seen; nearly all near the face
+    seen_faces = gt.faces[scan_visible(gt.vertices, gt.faces)[gt.faces].all(1)]
+    lost = np.setdiff1d(np.arange(len(gt.vertices)), seen_faces)
+    assert len(lost) == hidden
+    near = np.linalg.norm(gt.vertices[lost] - gt.landmarks["nose_tip"], axis=1) < 95
+    assert near.mean() > 0.95
+    # landmarks and regions are remapped onto the same positions
+    for name, i in scan.landmark_ids.items():
+        np.testing.assert_array_equal(scan.vertices[i], gt.landmarks[name])
+    assert len(scan.regions["face_sphere"]) < len(gt.regions["face_sphere"])
+    assert scan.regions["face"].max() < len(scan.vertices) and scan.faces.max() < len(scan.vertices)
+    assert len(scan.landmarks68) == 68 and scan.landmarks68.min() >= 0
+    assert len(scan.labels) == len(scan.hair) == len(scan.bald) == len(scan.vertices)
