@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from meshing.extract import vertex_normals  # the area-weighted normals, one copy
+
 #: defaults of the scan test
 N_DIRECTIONS = 128
 MAX_ANGLE_DEG = 75.0
@@ -31,21 +33,10 @@ def sphere_directions(n: int) -> np.ndarray:
     return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals, (n, 3)."""
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces, np.int64)
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # length = 2 area
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, f[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-
-
 def _candidates(vertices, faces, n_directions, max_angle_deg, offset, subset):
     v = np.asarray(vertices, np.float64)
     idx = np.arange(len(v)) if subset is None else np.asarray(subset, np.int64)
-    nrm = vertex_normals(v, faces)[idx]
+    nrm = vertex_normals(v, np.asarray(faces, np.int64))[idx]
     dirs = sphere_directions(n_directions)
     ok = nrm @ dirs.T >= np.cos(np.radians(max_angle_deg))  # (m, d): directions the vertex may be seen from
     return idx, v[idx] + offset * nrm, dirs, ok

@@ -9,6 +9,8 @@ H3DS score (ICP on the face region, GT -> nearest predicted vertex, mesh at ``--
 the neutral head (bald) and against the mean of the training heads' own meshes (mostly with hair).
 Training identities: the first ``--identities`` scenes' meshes (``--resolution``) against their
 ground truth (synthetic folders: regenerated from the seed), H3DS score and the unaligned distance.
+H3DS scores are against the scan surface (the vertices an outside ray reaches: no closed mouth slit,
+``eval.visibility``), with the closed mesh's as ``face_closed`` / ``head_closed``.
 """
 
 from __future__ import annotations
@@ -69,10 +71,21 @@ def main() -> None:
     from eval.meshio import MeshData
     from neuhead.data.synthetic.geometry import HeadGeometry
 
-    def h3ds(mesh, verts, faces, nose, face_region):
+    from eval.visibility import scan_visible, submesh
+
+    def h3ds_closed(mesh, verts, faces, nose, face_region):
         ev = evaluate_h3ds(MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), "pred"),
                            MeshData(verts, faces, "gt"), nose_tip=nose, icp_region=face_region)
         return {"face": ev.face_sphere.mean, "head": ev.head.mean}
+
+    def h3ds(mesh, verts, faces, nose, face_region):
+        """Against the scan surface (the vertices an outside ray reaches, as bench_quality); the closed mesh's
+        scores (with the hidden mouth slit) as face_closed / head_closed."""
+        v, f, old_to_new = submesh(verts, faces, scan_visible(verts, faces))
+        region = old_to_new[face_region]
+        scan = h3ds_closed(mesh, v, f, nose, region[region >= 0])
+        closed = h3ds_closed(mesh, verts, faces, nose, face_region)
+        return {**scan, "face_closed": closed["face"], "head_closed": closed["head"]}
 
     identities = []
     for k, d in enumerate(dirs[: a.identities]):
