@@ -124,6 +124,22 @@ def sphere_near_far(origins: torch.Tensor, dirs: torch.Tensor, radius: float = 1
     return near, far, hit
 
 
+def pixels_near_point(K: np.ndarray, c2w: np.ndarray, height: int, width: int, point, radius: float) -> np.ndarray:
+    """(n, H, W) bool: the pixels (centres) of each camera whose ray passes within ``radius`` of ``point``
+    in front of the camera (the image of a sphere). K (n, 3, 3), c2w (n, 4, 4), world units."""
+    n = len(K)
+    v, u = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    u_t, v_t = torch.as_tensor(u.ravel()), torch.as_tensor(v.ravel())
+    c = torch.as_tensor(np.asarray(point, np.float64))
+    out = np.zeros((n, height, width), bool)
+    for i in range(n):
+        o, d = pixel_rays(torch.as_tensor(K[i], dtype=torch.float64), torch.as_tensor(c2w[i], dtype=torch.float64), u_t, v_t)
+        t = ((c - o) * d).sum(-1)  # along the ray to the closest point
+        dist = ((c - o) - t[:, None] * d).norm(dim=-1)
+        out[i] = ((dist < radius) & (t > 0)).numpy().reshape(height, width)
+    return out
+
+
 def rays_for_pixels(cams: Cameras, cam_idx: np.ndarray, u: np.ndarray, v: np.ndarray,
                     dtype=torch.float32, device="cpu") -> Rays:
     """Build ``Rays`` for pixel indices of given cameras (all numpy int arrays of shape (n,))."""

@@ -190,10 +190,19 @@ class FitConfig:
     (the ICT neutral head; needs ``ModelConfig.base_sdf``), ``scene_init_iters`` steps"""
     scene_init_iters: int = 400
     """steps of the "base" initialisation"""
+    face_rays: float = 0.0
+    """fraction of every ray batch drawn from the face: the pixels whose ray passes within ``face_radius`` of
+    the canonical nose tip (heads placed in the canonical frame only; 0 = every pixel alike)"""
+    face_radius: float = 0.475
+    """radius of that sphere in the unit frame (0.475 = 95 mm, the H3DS face sphere, on a placed head)"""
 
     def __post_init__(self) -> None:
         if self.scene_init not in ("mean", "base"):
             raise ValueError(f"FitConfig.scene_init must be 'mean' or 'base', got {self.scene_init!r}")
+        if not 0.0 <= self.face_rays <= 1.0:
+            raise ValueError(f"FitConfig.face_rays must be in [0, 1], got {self.face_rays!r}")
+        if not self.face_radius > 0:
+            raise ValueError(f"FitConfig.face_radius must be > 0, got {self.face_radius!r}")
 
 
 # --- presets -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuhead.cameras import CameraRefinement, Rays, pixel_rays, sphere_near_far
+from neuhead.cameras import CameraRefinement, Rays, pixel_rays, pixels_near_point, sphere_near_far
 from neuhead.config import FitConfig, StageConfig, to_dict
 from neuhead.data.scene import Scene
 from neuhead.losses import CoefficientPrior, solid_terms, total_loss
@@ -34,12 +34,21 @@ CHECKPOINT_NAME = "checkpoint.safetensors"
 
 
 class PixelSampler:
-    """Random pixels of a scene's images as tensors: images (n, H, W, 3), masks (n, H, W) or None."""
+    """Random pixels of a scene's images as tensors: images (n, H, W, 3), masks (n, H, W) or None.
 
-    def __init__(self, scene: Scene, device: str | torch.device = "cpu") -> None:
+    ``focus`` (n, H, W) bool and ``focus_fraction``: that fraction of every batch drawn uniformly from the
+    focus pixels (the face, ``face_focus``), the rest from all pixels."""
+
+    def __init__(self, scene: Scene, device: str | torch.device = "cpu", focus: np.ndarray | None = None,
+                 focus_fraction: float = 0.0) -> None:
         self.images = torch.as_tensor(scene.images, device=device)
         self.masks = None if scene.masks is None else torch.as_tensor(scene.masks, device=device)
         self.n, self.h, self.w = scene.images.shape[:3]
+        self.focus = None  # flat (cam, v, u) indices of the focus pixels
+        self.focus_fraction = 0.0
+        if focus is not None and focus_fraction > 0 and focus.any():
+            self.focus = torch.as_tensor(np.flatnonzero(focus))
+            self.focus_fraction = float(focus_fraction)
 
     def sample(self, n_rays: int, generator: torch.Generator, views: torch.Tensor | None = None):
         """(cam_idx, u, v, rgb (n, 3), mask (n, 1) or None) for n_rays random pixels (of ``views`` if given)."""
@@ -49,6 +58,10 @@ class PixelSampler:
             cam = views[torch.randint(0, len(views), (n_rays,), generator=generator)]
         u = torch.randint(0, self.w, (n_rays,), generator=generator)
         v = torch.randint(0, self.h, (n_rays,), generator=generator)
+        k = int(round(self.focus_fraction * n_rays)) if views is None and self.focus is not None else 0
+        if k > 0:
+            flat = self.focus[torch.randint(0, len(self.focus), (k,), generator=generator)]
+            cam[:k], v[:k], u[:k] = flat // (self.h * self.w), (flat // self.w) % self.h, flat % self.w
         cd, ud, vd = (t.to(self.images.device) for t in (cam, u, v))
         rgb = self.images[cd, vd, ud]
         mask = None if self.masks is None else self.masks[cd, vd, ud][:, None]
@@ -226,8 +239,21 @@ def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: i
     coeff = CoefficientPrior(model, index, cfg.loss.coeff_prior_ridge) if cfg.loss.coeff_prior > 0 else None
     return _Run(scene, cfg, model, index, CameraRefinement(len(scene)).to(device) if refine else None,
                 torch.as_tensor(scene.cameras.K, device=device), torch.as_tensor(scene.cameras.c2w, device=device),
-                PixelSampler(scene, device), gen, {s.name: [] for s in cfg.stages},
+                PixelSampler(scene, device, face_focus(scene, cfg.face_radius) if cfg.face_rays > 0 else None,
+                             cfg.face_rays), gen, {s.name: [] for s in cfg.stages},
                 Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None)
+
+
+def face_focus(scene: Scene, radius: float) -> np.ndarray | None:
+    """(n, H, W) bool: the pixels whose ray passes within ``radius`` (unit frame) of the canonical nose tip, for
+    a scene placed in the canonical head frame; None for any other scene (its frame knows no face)."""
+    from neuhead.data.canonical import reference_unit
+
+    placement = getattr(scene, "placement", None)
+    if placement is None or getattr(placement, "similarity", None) is None:
+        return None
+    n, h, w = scene.images.shape[:3]
+    return pixels_near_point(scene.cameras.K, scene.cameras.c2w, h, w, reference_unit("nose_tip"), radius)
 
 
 def _resume(run: _Run) -> tuple[Checkpoint | None, int, int]:

@@ -59,3 +59,26 @@ def test_camera_refinement_identity_and_gradients():
     assert torch.allclose(K, K0) and torch.allclose(c2w, c2w0)
     (K.sum() + c2w.sum()).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in ref.parameters())
+
+
+def test_pixels_near_point_is_the_image_of_the_sphere():
+    from neuhead.cameras import pixels_near_point
+
+    K = intrinsics(40.0, 48, 40)
+    c2w = look_at([0.4, -0.3, 2.5], [0, 0, 0])
+    centre, r = np.array([0.1, 0.05, 0.0]), 0.3
+    got = pixels_near_point(K[None], c2w[None], 40, 48, centre, r)[0]
+    # reference: a pixel sees the sphere when the angle between its ray and the camera -> centre direction is
+    # below asin(r / distance), computed per pixel from the projection formula
+    cam = c2w[:3, 3]
+    to_c = (centre - cam) / np.linalg.norm(centre - cam)
+    half = np.arcsin(r / np.linalg.norm(centre - cam))
+    ref = np.zeros((40, 48), bool)
+    for v in range(40):
+        for u in range(48):
+            d = c2w[:3, :3] @ np.linalg.inv(K) @ np.array([u + 0.5, v + 0.5, 1.0])
+            ref[v, u] = np.arccos(np.clip(d @ to_c / np.linalg.norm(d), -1, 1)) < half
+    assert ref.sum() > 50 and not ref.all()
+    assert (got != ref).sum() <= 2  # pixels on the rim may fall either way in floating point
+    # behind the camera nothing is seen
+    assert not pixels_near_point(K[None], c2w[None], 40, 48, cam - 3 * to_c, r).any()

@@ -1,8 +1,10 @@
 from dataclasses import replace
 
+import numpy as np
+import pytest
 import torch
 
-from neuhead.config import ModelConfig, RenderConfig, SCRATCH_PRESETS, StageConfig
+from neuhead.config import FitConfig, ModelConfig, RenderConfig, SCRATCH_PRESETS, StageConfig
 from neuhead.train.checkpoint import load_checkpoint
 from neuhead.train.fit import run_stages
 
@@ -46,3 +48,41 @@ def test_fit_is_deterministic(sample_scene):
     b = run_stages(sample_scene, _cfg(6), progress=False)
     for (k, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.equal(x, y), k
+
+
+def test_face_rays_draw_their_fraction_from_the_focus_pixels():
+    from types import SimpleNamespace
+
+    from neuhead.train.fit import PixelSampler
+
+    n, h, w = 2, 16, 20
+    scene = SimpleNamespace(images=np.random.default_rng(0).random((n, h, w, 3), dtype=np.float32),
+                            masks=np.ones((n, h, w), np.float32))
+    focus = np.zeros((n, h, w), bool)
+    focus[1, 4:8, 10:14] = True
+    cam, u, v, rgb, _ = PixelSampler(scene, focus=focus, focus_fraction=0.5).sample(400, torch.Generator().manual_seed(1))
+    inside = focus[cam.numpy(), v.numpy(), u.numpy()]
+    assert inside[:200].all() and inside.mean() < 0.55  # the first half from the focus, the rest anywhere
+    np.testing.assert_array_equal(rgb.numpy(), scene.images[cam.numpy(), v.numpy(), u.numpy()])
+    # fraction 0 (the default) draws exactly what a sampler without focus draws
+    a = PixelSampler(scene, focus=focus, focus_fraction=0.0).sample(64, torch.Generator().manual_seed(2))
+    b = PixelSampler(scene).sample(64, torch.Generator().manual_seed(2))
+    for x, y in zip(a[:3], b[:3]):
+        assert torch.equal(x, y)
+
+
+def test_face_focus_only_for_placed_heads(sample_scene):
+    from dataclasses import replace as dc_replace
+
+    from eval.align import Similarity
+    from neuhead.data.placement import Placement
+    from neuhead.train.fit import face_focus
+
+    assert sample_scene.placement is None and face_focus(sample_scene, 0.475) is None  # no head frame: no face
+    file_frame = dc_replace(sample_scene, placement=Placement("file", None))
+    assert face_focus(file_frame, 0.475) is None
+    placed = dc_replace(sample_scene, placement=Placement("pnp", Similarity(1.0, np.eye(3), np.zeros(3))))
+    f = face_focus(placed, 0.475)
+    assert f.shape == sample_scene.images.shape[:3] and 0 < f.mean() < 1
+    with pytest.raises(ValueError, match="face_rays"):
+        FitConfig(face_rays=1.5)
