@@ -364,11 +364,13 @@ META_PRESETS: dict[str, MetaConfig] = {
         log_every=25,
     ),
     # 3D supervision (synthetic heads only): a geometry-and-colour phase, then a short rendering phase that
-    # keeps half the geometry loss; rank 128 for >= 256 identities (the basis stays ~0.9 M numbers)
+    # keeps half the geometry loss; rank 128 for >= 256 identities (the basis stays ~0.9 M numbers).
+    # 120 000 geometry steps (~470 per identity, ~50 min on one thread): the prior's coefficients fitted to a new
+    # head's exact geometry come out closer than after 30 000 (assets/prior/MODEL_CARD.md)
     "heads": MetaConfig(
         model=replace(QUICK_MODEL, rank=128, base_sdf="ict_neutral"), render=QUICK_RENDER, loss=LossConfig(mask=0.1),
         geometry_loss=GeometryLossConfig(face_weight=2.0),
-        geometry_iters=30_000, iters=1000, geometry_lr=3e-3, geometry_points=1024, geometry_surface=512,
+        geometry_iters=120_000, iters=1000, geometry_lr=3e-3, geometry_points=1024, geometry_surface=512,
         lr=5e-4, warmup=200, batch_rays=256,
         background_field=False, plateau_patience=1500, cos_anneal_end=0, checkpoint_every=500, log_every=25,
         render_geometry_weight=0.5, render_init_variance=0.5,
