@@ -12,8 +12,9 @@ Rows (H3DS toolbox metric: GT vertex -> nearest predicted vertex after the toolb
 (the six reference landmarks through the fit's own ``to_world`` onto the true ones) and ICP with scale, mm;
 beside it the prediction -> truth direction, which sees inner walls and floaters). The ground truth scored is
 the surface a scanner captures (``HeadGroundTruth.scan``, as an H3DS scan): the closed synthetic mesh minus the
-vertices no outside ray reaches, i.e. the inner faces of the closed mouth slit (≈ 30 mm deep), the nostrils
-and the eyelid folds (≈ 600-1000 of 10 775 vertices, nearly all within 95 mm of the nose tip). The closed
+vertices no outside ray reaches, i.e. the inner faces of the closed mouth slit (≈ 10-30 mm deep), the
+nostrils and the eyelid folds (630-1160 of 10 775 vertices on the six acceptance heads, nearly all within 95 mm
+of the nose tip). The closed
 mesh rewards a template that has the same slot and punishes any SDF; its scores are kept as ``face_closed`` /
 ``head_closed`` (the numbers before this change):
 
@@ -201,7 +202,8 @@ def main() -> None:
                     folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")
                     placed = load_input(folder)  # the user's path: images + cameras -> canonical frame
                 p = placed.placement
-                row = {"seed": seed, "look": look, "gt_hidden_vertices": gt.info["scan"]["hidden_vertices"], "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "set": a.overrides,
+                row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "set": a.overrides,
+                       "gt_hidden_vertices": gt.info["scan"]["hidden_vertices"],
                        "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
                                                                        "warnings": list(p.warnings)}}
                 row["mean_placed"] = score(mean_head_placed(placed), gt, placed.to_world, gt_closed)

@@ -252,7 +252,7 @@ def face_focus(scene: Scene, radius: float) -> np.ndarray | None:
     placement = getattr(scene, "placement", None)
     if placement is None or getattr(placement, "similarity", None) is None:
         return None
-    n, h, w = scene.images.shape[:3]
+    _, h, w = scene.images.shape[:3]
     return pixels_near_point(scene.cameras.K, scene.cameras.c2w, h, w, reference_unit("nose_tip"), radius)
 
 

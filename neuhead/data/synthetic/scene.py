@@ -61,9 +61,10 @@ class HeadGroundTruth:
 
     def scan(self) -> "HeadGroundTruth":
         """The ground truth a scanner would capture: the faces whose vertices are visible from outside
-        (``eval.visibility.scan_visible``). Drops the inner faces of the closed mouth slit, which no image and no
-        scan sees; the benchmarks score against this (the closed mesh stays what geometry samples and SDFs
-        use). Regions and landmark ids are remapped; a hidden 68-landmark vertex moves to the nearest kept one."""
+        (``eval.visibility.scan_visible``). Drops the inner faces of the closed mouth slit, the inside of the
+        nostrils and the eyelid folds, which no image and no scan sees; the benchmarks score against this (the
+        closed mesh stays what geometry samples and SDFs use). Regions and landmark ids are remapped; a hidden
+        68-landmark vertex moves to the nearest kept one."""
         from scipy.spatial import cKDTree
 
         from eval.visibility import scan_visible, submesh
@@ -72,6 +73,9 @@ class HeadGroundTruth:
         keep[list(self.landmark_ids.values())] = True  # the six H3DS landmarks are on the outer skin
         v, f, old_to_new = submesh(self.vertices, self.faces, keep)
         used = old_to_new >= 0
+        lost = [k for k, i in self.landmark_ids.items() if old_to_new[i] < 0]
+        if lost:  # a landmark whose every face has a hidden vertex: the scan would have no such point
+            raise ValueError(f"HeadGroundTruth.scan: landmark(s) {', '.join(lost)} not on the visible surface")
         lm68 = old_to_new[self.landmarks68]
         if (lm68 < 0).any():
             lm68[lm68 < 0] = cKDTree(v).query(self.vertices[self.landmarks68[lm68 < 0]])[1]
