@@ -14,9 +14,8 @@ beside it the prediction -> truth direction, which sees inner walls and floaters
 the surface a scanner captures (``HeadGroundTruth.scan``, as an H3DS scan): the closed synthetic mesh minus the
 vertices no outside ray reaches, i.e. the inner faces of the closed mouth slit (≈ 10-30 mm deep), the
 nostrils and the eyelid folds (630-1160 of 10 775 vertices on the six acceptance heads, nearly all within 95 mm
-of the nose tip). The closed
-mesh rewards a template that has the same slot and punishes any SDF; its scores are kept as ``face_closed`` /
-``head_closed`` (the numbers before this change):
+of the nose tip). The closed mesh rewards a template that has the same slot and punishes any SDF; its scores
+are kept as ``face_closed`` / ``head_closed`` (the numbers before this change):
 
 - ``mean_placed``: the ICT-FaceKit mean head (the model's neutral: skin, eyes, neck), placed by the
   *estimated* canonical frame, no fitting. Every fitting method must beat it.

@@ -249,8 +249,7 @@ def face_focus(scene: Scene, radius: float) -> np.ndarray | None:
     a scene placed in the canonical head frame; None for any other scene (its frame knows no face)."""
     from neuhead.data.canonical import reference_unit
 
-    placement = getattr(scene, "placement", None)
-    if placement is None or getattr(placement, "similarity", None) is None:
+    if scene.placement is None or scene.placement.similarity is None:
         return None
     _, h, w = scene.images.shape[:3]
     return pixels_near_point(scene.cameras.K, scene.cameras.c2w, h, w, reference_unit("nose_tip"), radius)
