@@ -38,6 +38,8 @@ def main() -> None:
         raise SystemExit(f"--steps {a.steps!r}: expected comma-separated integers, e.g. 0,1500") from None
     if not steps or steps[0] < 0 or a.heads < 1:
         raise SystemExit("--steps must be >= 0 and --heads >= 1")
+    if (a.lr is not None and not a.lr > 0) or a.resolution < 16:
+        raise SystemExit("--lr must be > 0 and --resolution >= 16")
 
     import torch
 
@@ -52,7 +54,10 @@ def main() -> None:
     from neuhead.train.fit import _keep_scene_rows
     from neuhead.train.meta import GeometrySampler, geometry_loss
 
-    prior = load_prior(a.prior)
+    try:
+        prior = load_prior(a.prior)
+    except Exception as e:  # checked before any head is rendered
+        raise SystemExit(f"--prior: {e}") from None
     loss_cfg = GeometryLossConfig()
     lr = a.lr if a.lr is not None else (3e-4 if a.all_weights else 1e-3)
     rows = []
