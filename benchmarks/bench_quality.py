@@ -17,12 +17,18 @@ nostrils and the eyelid folds (630-1160 of 10 775 vertices on the six acceptance
 of the nose tip). The closed mesh rewards a template that has the same slot and punishes any SDF; its scores
 are kept as ``face_closed`` / ``head_closed`` (the numbers before this change):
 
+- ``exact``: the head's own exact SDF through the same marching cubes as every fit, in the true frame: the
+  vertex metric's floor at ``--resolution`` (a perfect field scores ≈ 0.28 mm at 512³, 0.56 at 256³).
 - ``mean_placed``: the ICT-FaceKit mean head (the model's neutral: skin, eyes, neck), placed by the
   *estimated* canonical frame, no fitting. Every fitting method must beat it.
+- ``mean_meshed``: the same placed mean head through the same marching cubes as a fit (its exact SDF): the
+  template on the fits' footing (its own sparse vertices cost it ≈ 0.2 mm on the face).
 - ``prior_mean``: the prior's mean head in the estimated frame, no fitting.
+- ``start``: where the fit starts when ``scene_init`` is not the mean (e.g. ``--set scene_init=landmarks``).
 - ``scratch``: NeuS from scratch in the file's frame (``--scratch``).
 - ``before``: the prior fitted in the file's own ``scale_mat`` frame, as before placement (``--before``).
-- ``stage1`` / ``full``: stage 1 only / full two-stage fitting in the estimated frame.
+- ``stage1`` / ``full``: stage 1 only / full two-stage fitting in the estimated frame; ``full_lowres``: the same
+  fit meshed at ``--compare-resolution``.
 - ``full_gtframe``: full fitting in the ground-truth canonical frame (``--gt-frame``): the placement's cost.
 
 ``--bald-half`` renders the odd seeds without hair (the acceptance set: six heads, half bald); ``--set
@@ -49,9 +55,12 @@ import numpy as np
 FOREIGN_SCALE = 1.3
 FOREIGN_SHIFT_MM = (60.0, -30.0, 40.0)
 
-ROWS = {"mean_placed": "mean head, placed (no fit)", "prior_mean": "prior mean head, placed (no fit)",
+ROWS = {"exact": "exact surface, meshed (the metric's floor)", "mean_placed": "mean head, placed (no fit)",
+        "mean_meshed": "mean head, placed, meshed", "prior_mean": "prior mean head, placed (no fit)",
+        "start": "the fit's start (scene_init), placed",
         "scratch": "no prior (NeuS), file frame", "before": "prior fit in the file's frame (before)",
-        "stage1": "stage 1 only, placed", "full": "full fitting, placed", "full_gtframe": "full fitting, GT frame"}
+        "stage1": "stage 1 only, placed", "full": "full fitting, placed", "full_lowres": "full fitting, placed, at --compare-resolution",
+        "full_gtframe": "full fitting, GT frame"}
 
 
 def score(mesh, gt, to_world=None, closed=None) -> dict[str, float]:
@@ -105,6 +114,26 @@ def mean_head_placed(placed_scene):
     return trimesh.Trimesh(v, model.faces, process=False)
 
 
+def meshed_field(geo, to_world, resolution: int):
+    """An exact field (``HeadGeometry``: a head's or the ICT neutral's signed distance in its unit frame) through
+    the same marching cubes as a fit, mapped to the world by ``to_world`` (its unit frame -> world)."""
+    from meshing.extract import MeshConfig, extract_mesh
+    from meshing.grid import GridConfig
+
+    return extract_mesh(lambda x: geo.sdf(np.asarray(x, np.float64)).astype(np.float32), None, to_world,
+                        MeshConfig(grid=GridConfig(resolution=resolution)))
+
+
+def mean_head_to_world(placed_scene, neutral) -> np.ndarray:
+    """The (4, 4) map from the ICT neutral's unit frame (``neutral_geometry()``) to the scene's world, by the
+    scene's estimated canonical frame: the matrix form of ``mean_head_placed``."""
+    from neuhead.data.canonical import canonical_similarity
+
+    lms = {k: neutral.model.neutral[i] for k, i in neutral.model.landmark_ids().items()}
+    return (placed_scene.placement.similarity.inverse().matrix @ canonical_similarity(lms).matrix
+            @ neutral.to_world)
+
+
 def render_head(seed: int, look: str, n_views: int, res: int, other_res: int, hair: bool = True):
     from neuhead.data.synthetic.scene import SynthConfig, make_head_scene
 
@@ -126,7 +155,10 @@ def main() -> None:
     ap.add_argument("--looks", default="train", help="comma-separated: train, other")
     ap.add_argument("--bald-half", action="store_true",
                     help="render the heads with odd seeds (9000001, 9000003, ...) without hair (same identity and look)")
-    ap.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of every mesh")
+    ap.add_argument("--resolution", type=int, default=512,
+                    help="marching-cubes resolution of every mesh (512: the NeuS evaluation grid)")
+    ap.add_argument("--compare-resolution", type=int, default=None,
+                    help="also score each full fit meshed at this resolution (row full_lowres), e.g. 256")
     ap.add_argument("--prior", default=None, help="prior folder (default: shipped)")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--configs", default="1,3")
@@ -145,6 +177,7 @@ def main() -> None:
 
     from neuhead.api import fit_config
     from neuhead.data.photo import load_photo, photo_placement
+    from neuhead.data.synthetic.geometry import HeadGeometry, neutral_geometry
     from neuhead.data.h3ds import default_views_configs
     from neuhead.data.load import load_input
     from neuhead.data.neus import write_neus
@@ -153,6 +186,9 @@ def main() -> None:
     from neuhead.pipeline import fit as fit_one
     from neuhead.pipeline import prepare_prior
 
+    for opt, value in (("--resolution", a.resolution), ("--compare-resolution", a.compare_resolution)):
+        if value is not None and value < 32:
+            raise SystemExit(f"{opt} {value}: must be >= 32 (cells per axis)")
     bad = [vc for vc in a.configs.split(",") if vc not in ("1", "3", "photo")]
     if bad:
         raise SystemExit(f"--configs: unknown view config(s) {', '.join(bad)} (1, 3, photo)")
@@ -163,6 +199,7 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="bench_quality_"))
+    neutral = neutral_geometry()
 
     def prior_fit(scene, row_key, row, stage1_too=False, lm_to_world=None):
         lm_to_world = scene.to_world if lm_to_world is None else lm_to_world
@@ -182,13 +219,20 @@ def main() -> None:
             row["stage1"] = score(stage1["mesh"], gt, lm_to_world, gt_closed)
         mesh = recon.extract_mesh(a.resolution)
         row[row_key] = score(mesh, gt, lm_to_world, gt_closed)
+        if a.compare_resolution is not None and row_key == "full":
+            row["full_lowres"] = score(recon.extract_mesh(a.compare_resolution), gt, lm_to_world, gt_closed)
         return mesh
 
     for h in range(a.heads):
         seed = a.seed + h
+        hair = not (a.bald_half and seed % 2 == 1)
+        exact = None  # the head's exact surface meshed like a fit: what the vertex metric gives a perfect field
         for look in a.looks.split(","):
-            scene, gt_closed = render_head(seed, look, a.views, a.res, a.other_res, hair=not (a.bald_half and seed % 2 == 1))
+            scene, gt_closed = render_head(seed, look, a.views, a.res, a.other_res, hair=hair)
             gt = gt_closed.scan()  # what a scanner sees: the closed mouth slit's inner faces removed
+            if exact is None:
+                geo = HeadGeometry(seed, hair=hair)
+                exact = score(meshed_field(geo, geo.to_world, a.resolution), gt, scene.to_world, gt_closed)
             configs = default_views_configs(scene)  # chosen from the true cameras: benchmark set-up, not the fit
             for vc in a.configs.split(","):
                 if vc == "photo":  # the frontal render as a PNG through `neuhead fit IMAGE`'s path: no cameras
@@ -203,11 +247,18 @@ def main() -> None:
                 p = placed.placement
                 row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "set": a.overrides,
                        "gt_hidden_vertices": gt.info["scan"]["hidden_vertices"],
-                       "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
+                       "resolution": a.resolution, "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
                                                                        "warnings": list(p.warnings)}}
+                row["exact"] = exact
                 row["mean_placed"] = score(mean_head_placed(placed), gt, placed.to_world, gt_closed)
+                row["mean_meshed"] = score(meshed_field(neutral, mean_head_to_world(placed, neutral), a.resolution), gt,
+                                           placed.to_world, gt_closed)
                 k = mean_model.n_scenes - 1
                 row["prior_mean"] = score(Reconstruction(mean_model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
+                                         placed.to_world, gt_closed)
+                if prior_cfg.scene_init != "mean":  # where the fit starts (prepare_prior is deterministic)
+                    start = prepare_prior(prior.model, prior_cfg.scene_init, prior_cfg.scene_init_iters, 0, placed)
+                    row["start"] = score(Reconstruction(start, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
                                          placed.to_world, gt_closed)
                 if a.scratch and vc != "photo":
                     t = time.perf_counter()

@@ -184,10 +184,12 @@ class FitConfig:
     """iterations between checkpoints"""
     seed: int = 0
     """seed of every random choice (rays, perturbation, initialisation)"""
-    scene_init: Literal["mean", "base"] = "mean"
+    scene_init: Literal["mean", "base", "landmarks"] = "mean"
     """fitting on a prior: where the new scene's own parameters start. "mean": the training scenes' mean;
     "base": that mean, then its SDF coefficients regressed so that the network reproduces the model's base SDF
-    (the ICT neutral head; needs ``ModelConfig.base_sdf``), ``scene_init_iters`` steps"""
+    (the ICT neutral head; needs ``ModelConfig.base_sdf``), ``scene_init_iters`` steps; "landmarks": the mean,
+    then its face regressed to the ICT head fitted to the face mesh placement detected
+    (``data.face_shape.fit_face_shape``, ``train.fit.init_scene_to_shape``; placed scenes only)"""
     scene_init_iters: int = 400
     """steps of the "base" initialisation"""
     face_rays: float = 0.0
@@ -197,8 +199,8 @@ class FitConfig:
     """radius of that sphere in the unit frame (0.475 = 95 mm, the H3DS face sphere, on a placed head)"""
 
     def __post_init__(self) -> None:
-        if self.scene_init not in ("mean", "base"):
-            raise ValueError(f"FitConfig.scene_init must be 'mean' or 'base', got {self.scene_init!r}")
+        if self.scene_init not in ("mean", "base", "landmarks"):
+            raise ValueError(f"FitConfig.scene_init must be 'mean', 'base' or 'landmarks', got {self.scene_init!r}")
         if not 0.0 <= self.face_rays <= 1.0:
             raise ValueError(f"FitConfig.face_rays must be in [0, 1], got {self.face_rays!r}")
         if not self.face_radius > 0:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from meshing.extract import OUTPUT_RESOLUTION
 from neuhead.config import FitConfig, for_views, to_dict
 from neuhead.data.neus import write_cameras_npz
 from neuhead.data.scene import Scene
@@ -26,7 +27,8 @@ from neuhead.io import atomic_path, check_writable_dir, write_json
 from neuhead.model.multineus import MultiNeuS
 from neuhead.reconstruction import Reconstruction
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
-from neuhead.train.fit import CHECKPOINT_NAME, FitResult, init_scene_to_base, peak_memory_mb, run_stages
+from neuhead.train.fit import (CHECKPOINT_NAME, FitResult, init_scene_to_base, init_scene_to_shape, peak_memory_mb,
+                               run_stages)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 class OutputOptions:
     """What ``run_fit`` writes besides the checkpoint."""
 
-    mesh_resolution: int = 256
+    mesh_resolution: int = OUTPUT_RESOLUTION
     """marching-cubes resolution of mesh.ply and of the surface the assets are made from"""
     faces: int = 50_000
     """face budget of the decimated game-engine meshes (GLB/OBJ)"""
@@ -54,17 +56,49 @@ class OutputOptions:
     """write viewer.html (head.glb and three.js in one offline page)"""
 
 
-def prepare_prior(prior: MultiNeuS, scene_init: str = "mean", init_iters: int = 400, seed: int = 0) -> MultiNeuS:
+def prepare_prior(prior: MultiNeuS, scene_init: str = "mean", init_iters: int = 400, seed: int = 0,
+                  scene: Scene | None = None) -> MultiNeuS:
     """The model a fit starts from: a copy of ``prior`` (the caller's model is never changed) without its
     meta-learning background fields, with a new scene initialised to the mean of the training scenes
-    (``scene_init="base"``: then regressed to the base SDF, ``init_scene_to_base``)."""
+    (``scene_init="base"``: then regressed to the base SDF, ``init_scene_to_base``; "landmarks": its face
+    regressed to the ICT head fitted to ``scene``'s detected face meshes, ``init_scene_to_shape``; a scene that
+    was not placed from its images, e.g. in the file's own frame, starts at the mean, with a warning)."""
     model = copy.deepcopy(prior)
     model.drop_background()
     k = model.add_scene()
     if scene_init == "base":
         err = init_scene_to_base(model, k, init_iters, seed)
         log.info("new scene regressed to the base SDF: mean |error| %.4f (unit frame)", err)
+    elif scene_init == "landmarks" and not _detections(scene):
+        log.warning("the scene was not placed from its images (no detected face meshes: the file's own frame?); "
+                    "the new scene starts at the mean head")
+    elif scene_init == "landmarks":
+        shape = scene_face_shape(scene)
+        err = init_scene_to_shape(model, k, shape, init_iters, seed)
+        log.info("new scene's face regressed to the landmark-fitted head (%d points, RMS %.2f px): mean |error| "
+                 "%.4f (unit frame)", shape.points, shape.rms_px, err)
     return model
+
+
+def _detections(scene: Scene | None) -> tuple:
+    """The face meshes ``scene``'s placement detected (per view (468, 2) or None), () if it has none."""
+    p = None if scene is None else scene.placement
+    return tuple(getattr(p, "detections", ())) if p is not None and p.similarity is not None else ()
+
+
+def scene_face_shape(scene: Scene | None):
+    """The ICT head fitted to the face meshes ``scene``'s placement detected (``data.face_shape``); a
+    ``ValueError`` names what is missing."""
+    from neuhead.data.face_shape import fit_face_shape
+
+    dets = _detections(scene)
+    if not dets:
+        raise ValueError("scene_init='landmarks' needs a scene placed in the canonical frame from its images "
+                         "(its placement keeps the detected face meshes)")
+    if len(dets) != len(scene):
+        raise ValueError(f"scene_init='landmarks': the placement saw {len(dets)} views, the scene has {len(scene)} "
+                         "(place the scene after choosing its views)")
+    return fit_face_shape(scene.cameras, dets)
 
 
 def result_reconstruction(result: FitResult, cfg: FitConfig, report: dict | None = None) -> Reconstruction:
@@ -83,7 +117,7 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
     those of ``for_views(cfg, len(scene))`` (with one view, a stage's ``params_one_view``)."""
     cfg = for_views(cfg, len(scene))
-    model = None if prior is None else prepare_prior(prior, cfg.scene_init, cfg.scene_init_iters, cfg.seed)
+    model = None if prior is None else prepare_prior(prior, cfg.scene_init, cfg.scene_init_iters, cfg.seed, scene)
     result = run_stages(scene, cfg, model=model, out_dir=checkpoint_dir, resume=resume, progress=progress,
                         device=device, on_stage_end=on_stage_end)
     result.model = result.model.to("cpu")

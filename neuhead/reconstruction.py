@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from meshing.extract import OUTPUT_RESOLUTION
 from meshing.frames import UNITS_PER_MM
 from neuhead.cameras import Cameras, rays_for_pixels
 from neuhead.config import FitConfig, RenderConfig, from_dict
@@ -116,7 +117,7 @@ class Reconstruction:
         """Signed distance in world units at world points (n, 3)."""
         return self.sdf_fn(self.to_unit(points_world)) * self.world_scale
 
-    def extract_mesh(self, resolution: int = 256):
+    def extract_mesh(self, resolution: int = OUTPUT_RESOLUTION):
         """Marching-cubes mesh in the world frame with vertex colours (trimesh.Trimesh)."""
         from meshing.extract import MeshConfig, extract_mesh
         from meshing.grid import GridConfig
@@ -125,9 +126,9 @@ class Reconstruction:
 
     @property
     def mesh(self):
-        """The world-frame mesh at resolution 256 (extracted once)."""
+        """The world-frame mesh at ``OUTPUT_RESOLUTION`` (extracted once)."""
         if self._mesh is None:
-            self._mesh = self.extract_mesh(256)
+            self._mesh = self.extract_mesh()
         return self._mesh
 
     def render(self, cameras: Cameras, index: int = 0, world: bool = True) -> "RenderedView":

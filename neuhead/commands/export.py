@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from meshing.extract import OUTPUT_RESOLUTION
+
 log = logging.getLogger(__name__)
 
 AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
@@ -33,7 +35,7 @@ def add_parser(sub) -> None:
     p.add_argument("--world-units", choices=("mm", "cm", "m"), default=None,
                    help="units of the input's world frame when the input did not say (default: guessed from the "
                         "head's size; the report notes the guess)")
-    p.add_argument("--resolution", type=int, default=256, help="marching-cubes grid resolution (cells per axis)")
+    p.add_argument("--resolution", type=int, default=OUTPUT_RESOLUTION, help="marching-cubes grid resolution (cells per axis)")
     p.add_argument("--dense", action="store_true", help="evaluate the full grid (reference path; slower)")
     p.add_argument("--fill-holes", action="store_true", help="close open boundaries such as the neck cut")
     p.add_argument("--world-up", choices=AXES, default="+y", help="axis of the scene's world frame that points up")

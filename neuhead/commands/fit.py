@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from meshing.extract import OUTPUT_RESOLUTION
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("fit", help="fit a head to a photo or a multi-view scene and export it",
@@ -26,7 +28,7 @@ def add_parser(sub) -> None:
                         "file: the file's own scale_mat frame (default with --no-prior; for non-head objects)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.safetensors")
-    p.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution of mesh.ply")
+    p.add_argument("--resolution", type=int, default=OUTPUT_RESOLUTION, help="marching-cubes resolution of mesh.ply")
     p.add_argument("--texture-source", choices=("photo", "field"), default="photo",
                    help="texture of head.glb/head.obj: photo = the input photos projected where they see the head, "
                         "the field elsewhere; field = the radiance field alone")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from meshing.extract import OUTPUT_RESOLUTION
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("mesh", help="extract a mesh from a checkpoint (dense marching cubes, world frame)")
     p.add_argument("checkpoint", type=Path, help="checkpoint.safetensors or a run folder")
     p.add_argument("--out", type=Path, required=True, help="output mesh: .ply, .obj or .glb")
-    p.add_argument("--resolution", type=int, default=256, help="grid resolution (512 for benchmarks)")
+    p.add_argument("--resolution", type=int, default=OUTPUT_RESOLUTION, help="grid resolution (cells per axis)")
     p.add_argument("--no-color", action="store_true", help="skip vertex colours")
     p.set_defaults(run=run)
 

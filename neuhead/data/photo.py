@@ -272,7 +272,7 @@ def photo_placement(photo: PhotoInput) -> Scene:
     err, _ = reprojection_errors(sc.world_cameras(), reference_array(), seen)
     sim = Similarity(1.0, np.eye(3), np.zeros(3), 0.0)
     return replace(sc, placement=Placement("photo", sim, (0,), (), (), errors_table(err, np.ones_like(err, bool)),
-                                           tuple(photo.warnings)))
+                                           tuple(photo.warnings), (np.asarray(photo.mesh2d, np.float64),)))
 
 
 __all__ = ["MESH_INDICES", "FaceDetection", "PhotoInput", "read_photo", "read_user_mask", "detect_faces",

@@ -74,7 +74,8 @@ class Placement:
     camera) or "file" (the file's own frame, no placement); similarity: world -> canonical mm (None for
     "file"); views_used / views_without_face / views_dropped: indices into the scene's views;
     reprojection_px: landmark -> error (px) per view (None where the view was not used);
-    warnings: what the user should be told.
+    warnings: what the user should be told; detections: per view the detected (468, 2) face mesh (pixels)
+    or None, as placement saw it (``neuhead.data.face_shape`` fits the face's shape to it; not in the summary).
     """
 
     method: str
@@ -84,6 +85,7 @@ class Placement:
     views_dropped: tuple[int, ...] = ()
     reprojection_px: dict[str, list[float | None]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    detections: tuple[np.ndarray | None, ...] = field(default=(), compare=False, repr=False)
 
     def summary(self) -> dict:
         """The JSON-able record written to ``report.json``."""
@@ -363,7 +365,8 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
              ", ".join(scene.names[i] for i in used), float(np.median(err[mask])), 1.0 / sim.scale)
     for n in notes:
         log.warning(n)
-    placement = Placement(method, sim, tuple(used), missing, dropped, errors_table(err, mask), tuple(notes))
+    placement = Placement(method, sim, tuple(used), missing, dropped, errors_table(err, mask), tuple(notes),
+                          tuple(meshes))
     return with_canonical_frame(scene, sim, placement)
 
 

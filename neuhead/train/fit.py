@@ -339,15 +339,73 @@ def init_scene_to_base(model: MultiNeuS, scene_index: int, iters: int = 400, see
     base = model.sdf_net.base
     if base is None:
         raise ValueError("scene_init='base' needs a prior with a base SDF (ModelConfig.base_sdf)")
+
+    def batch(gen):
+        x = base.near_surface(points, band, gen)
+        with torch.no_grad():
+            return x, base(x)
+
+    return _regress_scene(model, scene_index, batch, iters, seed, lr)
+
+
+def init_scene_to_shape(model: MultiNeuS, scene_index: int, shape, iters: int = 400, seed: int = 0,
+                        points: int = 4096, band: float = 0.03, lr: float = 1e-3, keep_weight: float = 1.0) -> float:
+    """Regress ``scene_index``'s own SDF parameters so that its face is ``shape``'s (a
+    ``neuhead.data.face_shape.FaceShape``, fitted to the detected landmarks) and the rest stays where it is.
+
+    Per step: ``points`` surface points of the shape's face (``shape.face_faces``) moved a uniform offset
+    ``d`` in [-band, band] along the face normal, target ``d`` (the signed distance near a surface); as many
+    points near the model's base surface (the ICT neutral) but away from that face, target the scene's own
+    starting SDF (the mean head's hair, ears and back are kept), weighted ``keep_weight``. L1, Adam on that
+    scene's rows only. Returns the final face mean |error| (unit frame)."""
+    base = model.sdf_net.base
+    if base is None:
+        raise ValueError("scene_init='landmarks' needs a prior with a base SDF (ModelConfig.base_sdf)")
+    V = torch.as_tensor(shape.vertices, dtype=torch.float32)
+    tri = V[torch.as_tensor(shape.faces[shape.face_faces])]  # (f, 3, 3)
+    n = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    area = n.norm(dim=1)
+    n = n / area.clamp_min(1e-12)[:, None]
+    centre = tri.mean(1)
+    lo, hi = centre.min(0).values, centre.max(0).values
+    margin = 0.05  # base-surface points closer than this (10 mm) to the face box are the face's
+    gen = torch.Generator().manual_seed(seed)
+    pool = base.near_surface(8 * points, band, gen)
+    away = ((pool < lo - margin) | (pool > hi + margin)).any(1)
+    keep_x = pool[away]
+    with torch.no_grad():
+        keep_t = model.sdf(keep_x, scene_index).squeeze(-1)
+    face_err = [float("nan")]
+
+    def batch(g):
+        f = torch.multinomial(area, points, replacement=True, generator=g)
+        r = torch.rand(points, 2, generator=g)
+        r = torch.where(r.sum(1, keepdim=True) > 1, 1 - r, r)
+        p = tri[f, 0] + r[:, :1] * (tri[f, 1] - tri[f, 0]) + r[:, 1:] * (tri[f, 2] - tri[f, 0])
+        d = (torch.rand(points, generator=g) * 2 - 1) * band
+        k = torch.randint(len(keep_x), (points,), generator=g)
+        return torch.cat([p + d[:, None] * n[f], keep_x[k]]), torch.cat([d, keep_t[k]])
+
+    def loss_fn(pred, target):
+        e = (pred - target).abs()
+        face_err[0] = float(e[:points].mean().detach())
+        return e[:points].mean() + keep_weight * e[points:].mean()
+
+    _regress_scene(model, scene_index, batch, iters, seed, lr, loss_fn)
+    return face_err[0]
+
+
+def _regress_scene(model: MultiNeuS, scene_index: int, batch, iters: int, seed: int, lr: float, loss_fn=None) -> float:
+    """Adam on ``scene_index``'s own rows so that its SDF fits ``batch(generator) -> (points, target)``
+    (L1, or ``loss_fn(pred, target)``); returns the last loss."""
     gen = torch.Generator().manual_seed(seed)
     # Adam on every scene's rows with the other rows' gradients zeroed: their moments stay 0, so they do not move
     opt = torch.optim.Adam(model.scene_parameters(), lr=lr)
     err = float("nan")
     for _ in range(iters):
-        x = base.near_surface(points, band, gen)
-        with torch.no_grad():
-            target = base(x)
-        loss = (model.sdf(x, scene_index).squeeze(-1) - target).abs().mean()
+        x, target = batch(gen)
+        pred = model.sdf(x, scene_index).squeeze(-1)
+        loss = (pred - target).abs().mean() if loss_fn is None else loss_fn(pred, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         _keep_scene_rows(model, scene_index)

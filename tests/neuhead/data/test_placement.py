@@ -117,6 +117,10 @@ def test_exact_detections_recover_the_similarity_and_a_bad_view_is_dropped():
     det[3] = None  # no face in a view: placed from the others
     placed = place_scene(_scene(cams), detections=det)
     assert placed.placement.views_without_face == (3,) and len(placed.placement.views_used) == 3
+    # the placement keeps what it saw (the landmark start of a fit reads it), not in report.json
+    assert len(placed.placement.detections) == 4 and placed.placement.detections[3] is None
+    assert np.array_equal(placed.placement.detections[0], det[0])
+    assert "detections" not in placed.placement.summary()
 
 
 def test_no_face_anywhere_and_cameras_behind_are_clear_errors():

@@ -45,3 +45,60 @@ def test_base_init_needs_a_base_sdf_and_a_known_name():
         init_scene_to_base(model, 1, iters=1)
     with pytest.raises(ValueError, match="scene_init"):
         FitConfig(scene_init="neutral")
+
+
+def _shape_offset(mm=4.0):
+    """A FaceShape: the ICT neutral with its face pushed ``mm`` forward (canonical unit frame)."""
+    import numpy as np
+
+    from neuhead.data.canonical import CANONICAL_TO_WORLD
+    from neuhead.data.face_shape import FaceShape, FaceShapeConfig, _basis
+
+    b = _basis(FaceShapeConfig().identity_modes, FaceShapeConfig().face_radius_mm)
+    s0, t0 = CANONICAL_TO_WORLD[0, 0], CANONICAL_TO_WORLD[:3, 3]
+    V = (b.neutral + np.array([0.0, 0.0, mm]) - t0) / s0
+    return FaceShape(V, b.model.faces.astype(np.int64), b.face_faces, np.zeros(60), np.zeros(0), 0.0, 0)
+
+
+def _face_error(model, k, shape, n=3000):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    F = shape.faces[shape.face_faces]
+    tri = shape.vertices[F[rng.integers(len(F), size=n)]]
+    x = torch.as_tensor(tri.mean(1), dtype=torch.float32)
+    with torch.no_grad():
+        return float(model.sdf(x, k).abs().mean())
+
+
+def test_shape_init_moves_the_face_and_keeps_the_rest():
+    from neuhead.train.fit import init_scene_to_shape
+
+    prior = load_prior()
+    mean = prepare_prior(prior.model)
+    moved = prepare_prior(prior.model)
+    k = mean.n_scenes - 1
+    shape = _shape_offset()
+    err = init_scene_to_shape(moved, k, shape, iters=150, seed=0)
+    assert _face_error(moved, k, shape) < 0.5 * _face_error(mean, k, shape)
+    assert err < 0.01
+    # far from the face (the back of the head) the scene keeps its start
+    back = torch.tensor([[0.0, 0.1, -0.55], [0.2, 0.3, -0.45], [-0.2, 0.2, -0.5]])
+    with torch.no_grad():
+        assert float((moved.sdf(back, k) - mean.sdf(back, k)).abs().max()) < 0.02
+    for p_mean, p_moved in zip(mean.scene_parameters(), moved.scene_parameters()):
+        assert torch.equal(p_mean[:k], p_moved[:k])
+
+
+def test_landmark_init_without_a_placement_starts_at_the_mean(sample_scene, caplog):
+    from neuhead.pipeline import scene_face_shape
+
+    prior = load_prior()
+    mean = prepare_prior(prior.model)
+    with caplog.at_level("WARNING"):
+        start = prepare_prior(prior.model, "landmarks", init_iters=1, scene=sample_scene)
+    assert "starts at the mean head" in caplog.text
+    for p_mean, p_start in zip(mean.scene_parameters(), start.scene_parameters()):
+        assert torch.equal(p_mean, p_start)
+    with pytest.raises(ValueError, match="placed in the canonical frame"):
+        scene_face_shape(None)

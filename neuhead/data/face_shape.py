@@ -1,0 +1,181 @@
+"""The face's shape from its detected face mesh: a morphable-model fit to the landmarks (no ground truth).
+
+The 468 points of the face mesh that placement detected in each view (``Placement.detections``) are matched
+to the ICT-FaceKit head model through the face template (``assets/face_template.npz``: where each point sits
+on the training heads, canonical mm): each template point is tied to its closest point on the neutral's
+skin (a triangle and barycentric weights, plus the small constant offset between them), so it moves with the
+model's identity and expression modes. ``fit_face_shape`` then finds the identity and expression weights
+and a small similarity correction that best reproject those points onto the detections in every view with
+a face, under a Gaussian prior on the weights (the training heads' own spread): a regularised, robust
+(soft-L1) least-squares problem (scipy), ≈ 1 s for one view.
+
+The result is a whole ICT head (bald, neck included) in the scene's canonical unit frame; the fit uses only
+its face (``FaceShape.face_faces``) to start the new scene there (``train.fit.init_scene_to_shape``).
+Derived from the ICT-FaceKit model (MIT; see assets/ict/LICENSE).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuhead.cameras import Cameras
+from neuhead.data.canonical import CANONICAL_TO_WORLD, canonical_similarity
+from neuhead.data.face import FaceDetection, canonical_points
+
+
+@dataclass(frozen=True)
+class FaceShapeConfig:
+    """The morphable-model fit: modes, prior and noise."""
+
+    identity_modes: int = 60
+    """identity modes fitted (the synthetic heads use 60)"""
+    identity_sigma: float = 1.0
+    """prior standard deviation of an identity weight (1 = the model's own spread)"""
+    expression_sigma: float = 0.15
+    """prior standard deviation of an expression weight (ARKit weights, small expressions)"""
+    landmark_sigma: float = 0.007
+    """detection noise of a face-mesh point, as a fraction of the face size (times 1 + spread/2 mm)"""
+    robust_scale: float = 2.0
+    """soft-L1 knee of the reprojection residuals, in units of that noise"""
+    pose_sigma: tuple[float, float, float] = (0.05, 5.0, 0.03)
+    """prior of the similarity correction on top of the placement: rotation (rad), translation (mm), log-scale"""
+    face_radius_mm: float = 80.0
+    """the face the fit imposes: skin within this distance of the nose tip, facing forward"""
+
+
+@dataclass(frozen=True, eq=False)
+class FaceShape:
+    """A fitted head (ICT topology) in the scene's canonical unit frame.
+
+    vertices: (n, 3); faces: (f, 3); face_faces: indices into ``faces`` of the face region the fit trusts;
+    identity / expression: the fitted weights; rms_px: RMS reprojection error of the face-mesh points (px);
+    points: how many (point, view) observations were used."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_faces: np.ndarray
+    identity: np.ndarray
+    expression: np.ndarray
+    rms_px: float
+    points: int
+
+
+@dataclass(frozen=True, eq=False)
+class _Basis:
+    """The template points as linear functions of the model weights, canonical mm."""
+
+    model: object
+    similarity: object  # ICT model mm -> canonical mm (the neutral's landmarks)
+    neutral: np.ndarray  # (n, 3) canonical mm
+    identity: np.ndarray  # (k, n, 3) canonical mm
+    expression: np.ndarray  # (e, n, 3)
+    base: np.ndarray  # (m, 3) template points on the neutral
+    d_identity: np.ndarray  # (k, m, 3)
+    d_expression: np.ndarray  # (e, m, 3)
+    template: object
+    face_faces: np.ndarray
+
+
+@functools.lru_cache(maxsize=2)
+def _basis(identity_modes: int, face_radius_mm: float) -> _Basis:
+    import open3d as o3d
+
+    from neuhead.data.placement import load_face_template
+    from neuhead.data.synthetic.head import PART_MOUTH, PART_SKIN, load_head_model
+
+    m = load_head_model()
+    ids = m.landmark_ids()
+    sim = canonical_similarity({k: m.neutral[i] for k, i in ids.items()})
+    A = sim.scale * sim.R
+    neutral = sim.apply(m.neutral.astype(np.float64))
+    ident = np.einsum("ij,knj->kni", A, m.identity[:identity_modes].astype(np.float64))
+    expr = np.einsum("ij,knj->kni", A, m.expression.astype(np.float64))
+    tpl = load_face_template()
+    skin = np.flatnonzero(np.isin(m.labels[m.faces], [PART_SKIN, PART_MOUTH]).all(1))
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(o3d.core.Tensor(neutral.astype(np.float32)), o3d.core.Tensor(m.faces[skin].astype(np.uint32)))
+    q = scene.compute_closest_points(o3d.core.Tensor(tpl.points.astype(np.float32)))
+    tri = m.faces[skin][q["primitive_ids"].numpy().astype(np.int64)]  # (m, 3) vertex ids
+    uv = q["primitive_uvs"].numpy().astype(np.float64)
+    bary = np.c_[1.0 - uv.sum(1), uv]
+
+    def at(X):  # (..., n, 3) -> (..., m, 3): the template points carried by vertex positions or deltas
+        return np.einsum("mj,...mjd->...md", bary, X[..., tri, :])
+
+    # each point = its barycentric point + a constant offset, so on the neutral it is the template point itself
+    base = tpl.points.astype(np.float64)
+    nose = neutral[ids["nose_tip"]]
+    V, F = neutral, m.faces
+    normal = np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]])
+    centre = V[F].mean(1)
+    face = (np.isin(m.labels[F], [PART_SKIN]).all(1) & (np.linalg.norm(centre - nose, axis=1) < face_radius_mm)
+            & (normal[:, 2] > 0))
+    return _Basis(m, sim, neutral, ident, expr, base, at(ident), at(expr), tpl, np.flatnonzero(face))
+
+
+def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceShapeConfig()) -> FaceShape:
+    """The ICT head whose face-mesh points best reproject onto ``detections`` (per view a (468, 2) face
+    mesh in pixels, or None) through ``cameras`` (the scene's canonical unit-frame cameras). Raises
+    ``ValueError`` when no view has a detection."""
+    import cv2
+    from scipy.optimize import least_squares
+
+    from neuhead.data.placement import _face_size
+
+    b = _basis(config.identity_modes, config.face_radius_mm)
+    s0, t0 = float(CANONICAL_TO_WORLD[0, 0]), CANONICAL_TO_WORLD[:3, 3]
+    tpl = b.template
+    obs = []
+    P = cameras.projection()
+    for v, det in enumerate(detections):
+        if det is None:
+            continue
+        det = np.asarray(det, np.float64)
+        face = _face_size(canonical_points(FaceDetection(det)))
+        cam_mm = cameras.centers[v] * s0 + t0
+        to_cam = cam_mm - tpl.points
+        facing = np.einsum("kj,kj->k", tpl.normals, to_cam) > 0.2 * np.linalg.norm(to_cam, axis=1)
+        w = 1.0 / (config.landmark_sigma * face * (1.0 + tpl.spread / 2.0))
+        obs.append((P[v], det[tpl.index][facing], w[facing][:, None], facing))
+    if not obs:
+        raise ValueError("fit_face_shape: no view has a detected face")
+    k, e = len(b.identity), len(b.expression)
+    rs, ts, ss = config.pose_sigma
+
+    def unpack(p):
+        return p[:k], p[k:k + e], cv2.Rodrigues(p[k + e:k + e + 3])[0], p[k + e + 3:k + e + 6], float(np.exp(p[-1]))
+
+    def points_mm(p):
+        wi, we, R, t, sc = unpack(p)
+        X = b.base + np.einsum("k,kmd->md", wi, b.d_identity) + np.einsum("k,kmd->md", we, b.d_expression)
+        return sc * X @ R.T + t
+
+    def residuals(p):
+        Xu = (points_mm(p) - t0) / s0
+        out = []
+        for Pv, x, w, facing in obs:
+            uvw = np.c_[Xu[facing], np.ones(int(facing.sum()))] @ Pv.T
+            out.append(((uvw[:, :2] / uvw[:, 2:] - x) * w).ravel())
+        wi, we = p[:k], p[k:k + e]
+        out += [wi / config.identity_sigma, we / config.expression_sigma, p[k + e:k + e + 3] / rs,
+                p[k + e + 3:k + e + 6] / ts, p[-1:] / ss]
+        return np.concatenate(out)
+
+    fit = least_squares(residuals, np.zeros(k + e + 7), loss="soft_l1", f_scale=config.robust_scale)
+    wi, we, R, t, sc = unpack(fit.x)
+    V = b.neutral + np.einsum("k,knd->nd", wi, b.identity) + np.einsum("k,knd->nd", we, b.expression)
+    V = sc * V @ R.T + t
+    Xu = (points_mm(fit.x) - t0) / s0
+    err = []
+    for Pv, x, _, facing in obs:
+        uvw = np.c_[Xu[facing], np.ones(int(facing.sum()))] @ Pv.T
+        err.append(np.linalg.norm(uvw[:, :2] / uvw[:, 2:] - x, axis=1))
+    err = np.concatenate(err)
+    return FaceShape((V - t0) / s0, b.model.faces.astype(np.int64), b.face_faces, wi, we,
+                     float(np.sqrt(np.mean(err ** 2))), len(err))
+
+
+__all__ = ["FaceShapeConfig", "FaceShape", "fit_face_shape"]
