@@ -79,10 +79,27 @@ class _Basis:
     face_faces: np.ndarray
 
 
+def closest_on_triangles(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
+                         candidates: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (m, 3), the triangle of ``faces`` closest to it and the barycentric weights (m, 3) of its
+    closest point there: exact among the ``candidates`` triangles with the nearest centroids (scipy KD-tree,
+    then trimesh's point-triangle distance). Reference: ``trimesh.proximity.closest_point_naive`` (tests)."""
+    import trimesh
+    from scipy.spatial import cKDTree
+
+    tris = vertices[faces]
+    k = min(candidates, len(faces))
+    _, cand = cKDTree(tris.mean(1)).query(points, k=k)
+    cand = cand.reshape(len(points), k)
+    cp = trimesh.triangles.closest_point(tris[cand.ravel()], np.repeat(points, k, axis=0)).reshape(len(points), k, 3)
+    best = np.argmin(np.linalg.norm(cp - points[:, None], axis=2), axis=1)
+    tri = cand[np.arange(len(points)), best]
+    bary = trimesh.triangles.points_to_barycentric(tris[tri], cp[np.arange(len(points)), best])
+    return tri, bary
+
+
 @functools.lru_cache(maxsize=2)
 def _basis(identity_modes: int, face_radius_mm: float) -> _Basis:
-    import open3d as o3d
-
     from neuhead.data.placement import load_face_template
     from neuhead.data.synthetic.head import PART_MOUTH, PART_SKIN, load_head_model
 
@@ -95,12 +112,8 @@ def _basis(identity_modes: int, face_radius_mm: float) -> _Basis:
     expr = np.einsum("ij,knj->kni", A, m.expression.astype(np.float64))
     tpl = load_face_template()
     skin = np.flatnonzero(np.isin(m.labels[m.faces], [PART_SKIN, PART_MOUTH]).all(1))
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(o3d.core.Tensor(neutral.astype(np.float32)), o3d.core.Tensor(m.faces[skin].astype(np.uint32)))
-    q = scene.compute_closest_points(o3d.core.Tensor(tpl.points.astype(np.float32)))
-    tri = m.faces[skin][q["primitive_ids"].numpy().astype(np.int64)]  # (m, 3) vertex ids
-    uv = q["primitive_uvs"].numpy().astype(np.float64)
-    bary = np.c_[1.0 - uv.sum(1), uv]
+    t, bary = closest_on_triangles(neutral, m.faces[skin], tpl.points)
+    tri = m.faces[skin][t]  # (m, 3) vertex ids
 
     def at(X):  # (..., n, 3) -> (..., m, 3): the template points carried by vertex positions or deltas
         return np.einsum("mj,...mjd->...md", bary, X[..., tri, :])

@@ -59,3 +59,17 @@ def test_the_neutral_stays_the_neutral_and_no_face_is_an_error():
     assert np.abs(shape.vertices * s0 + t0 - b.neutral).max() < 0.5  # mm
     with pytest.raises(ValueError, match="no view"):
         fit_face_shape(cams, [None])
+
+
+def test_closest_on_triangles_matches_trimesh_brute_force():
+    import trimesh
+
+    from neuhead.data.face_shape import closest_on_triangles
+
+    mesh = trimesh.creation.icosphere(subdivisions=2)
+    pts = np.random.default_rng(0).normal(size=(40, 3)) * 1.3
+    tri, bary = closest_on_triangles(mesh.vertices, mesh.faces, pts, candidates=8)
+    ours = np.einsum("mj,mjd->md", bary, mesh.vertices[mesh.faces[tri]])
+    ref, dist, _ = trimesh.proximity.closest_point_naive(mesh, pts)
+    assert np.allclose(np.linalg.norm(ours - pts, axis=1), dist, atol=1e-9)
+    assert np.allclose(ours, ref, atol=1e-6)
