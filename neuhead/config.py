@@ -111,6 +111,12 @@ class LossConfig:
     scenes' Gaussian in the SDF's low-rank coefficients (``losses.CoefficientPrior``), 0 = off"""
     coeff_prior_ridge: float = 0.05
     """ridge added to that covariance, as a fraction of its mean variance"""
+    face_anchor: float = 0.0
+    """fitting from the landmark start (``FitConfig.scene_init="landmarks"``): weight of mean |sdf| at points on
+    the landmark-fitted face (``data.face_shape``), so the image loss refines that face instead of replacing it;
+    0 = off"""
+    face_anchor_points: int = 256
+    """anchor points per step"""
 
 
 STAGE_PARAMS: dict[str, tuple[str | None, bool]] = {

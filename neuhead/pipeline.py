@@ -57,23 +57,24 @@ class OutputOptions:
 
 
 def prepare_prior(prior: MultiNeuS, scene_init: str = "mean", init_iters: int = 400, seed: int = 0,
-                  scene: Scene | None = None) -> MultiNeuS:
+                  scene: Scene | None = None, shape=None) -> MultiNeuS:
     """The model a fit starts from: a copy of ``prior`` (the caller's model is never changed) without its
     meta-learning background fields, with a new scene initialised to the mean of the training scenes
     (``scene_init="base"``: then regressed to the base SDF, ``init_scene_to_base``; "landmarks": its face
-    regressed to the ICT head fitted to ``scene``'s detected face meshes, ``init_scene_to_shape``; a scene that
-    was not placed from its images, e.g. in the file's own frame, starts at the mean, with a warning)."""
+    regressed to the ICT head fitted to ``scene``'s detected face meshes, ``init_scene_to_shape``, or to
+    ``shape`` when given; a scene that was not placed from its images, e.g. in the file's own frame, starts at
+    the mean, with a warning)."""
     model = copy.deepcopy(prior)
     model.drop_background()
     k = model.add_scene()
     if scene_init == "base":
         err = init_scene_to_base(model, k, init_iters, seed)
         log.info("new scene regressed to the base SDF: mean |error| %.4f (unit frame)", err)
-    elif scene_init == "landmarks" and not _detections(scene):
+    elif scene_init == "landmarks" and shape is None and not _detections(scene):
         log.warning("the scene was not placed from its images (no detected face meshes: the file's own frame?); "
                     "the new scene starts at the mean head")
     elif scene_init == "landmarks":
-        shape = scene_face_shape(scene)
+        shape = scene_face_shape(scene) if shape is None else shape
         err = init_scene_to_shape(model, k, shape, init_iters, seed)
         log.info("new scene's face regressed to the landmark-fitted head (%d points, RMS %.2f px): mean |error| "
                  "%.4f (unit frame)", shape.points, shape.rms_px, err)
@@ -117,9 +118,14 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
     those of ``for_views(cfg, len(scene))`` (with one view, a stage's ``params_one_view``)."""
     cfg = for_views(cfg, len(scene))
-    model = None if prior is None else prepare_prior(prior, cfg.scene_init, cfg.scene_init_iters, cfg.seed, scene)
+    shape = anchor = None
+    if prior is not None and cfg.scene_init == "landmarks" and _detections(scene):
+        shape = scene_face_shape(scene)  # deterministic: a resumed fit finds the same face
+        anchor = shape.sample_face(20_000, torch.Generator().manual_seed(cfg.seed))[0]
+    model = None if prior is None else prepare_prior(prior, cfg.scene_init, cfg.scene_init_iters, cfg.seed, scene,
+                                                     shape)
     result = run_stages(scene, cfg, model=model, out_dir=checkpoint_dir, resume=resume, progress=progress,
-                        device=device, on_stage_end=on_stage_end)
+                        device=device, on_stage_end=on_stage_end, anchor=anchor)
     result.model = result.model.to("cpu")
     return result_reconstruction(result, cfg, fit_report(result))
 

@@ -62,6 +62,22 @@ class FaceShape:
     rms_px: float
     points: int
 
+    def sample_face(self, n: int, generator):
+        """``n`` points uniform by area on the face region and their unit normals, torch (n, 3) float32 each
+        (``generator``: a CPU ``torch.Generator``)."""
+        import torch
+
+        V = torch.as_tensor(self.vertices, dtype=torch.float32)
+        tri = V[torch.as_tensor(self.faces[self.face_faces])]  # (f, 3, 3)
+        nrm = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        area = nrm.norm(dim=1)
+        f = torch.multinomial(area, n, replacement=True, generator=generator)
+        r = torch.rand(n, 2, generator=generator)
+        r = torch.where(r.sum(1, keepdim=True) > 1, 1 - r, r)
+        t = tri[f]
+        p = t[:, 0] + r[:, :1] * (t[:, 1] - t[:, 0]) + r[:, 1:] * (t[:, 2] - t[:, 0])
+        return p, nrm[f] / area[f].clamp_min(1e-12)[:, None]
+
 
 @dataclass(frozen=True, eq=False)
 class _Basis:

@@ -182,6 +182,8 @@ class _Run:
     ckpt_path: Path | None
     device: str
     coeff_prior: CoefficientPrior | None = None
+    anchor: torch.Tensor | None = None
+    """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
 
     def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau") -> None:
         if self.ckpt_path is not None:
@@ -191,10 +193,12 @@ class _Run:
 
 def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
                out_dir: str | Path | None = None, resume: bool = False, progress: bool = True,
-               device: str = "cpu", callback=None, on_stage_end=None) -> FitResult:
+               device: str = "cpu", callback=None, on_stage_end=None, anchor=None) -> FitResult:
     """Fit the SDF + radiance of ``scene`` following ``cfg.stages``.
 
     model: an existing (prior) model; None builds a fresh one from ``cfg.model`` (from scratch).
+    anchor: (n, 3) unit-frame points on the landmark-fitted face, pulled onto the surface with weight
+    ``cfg.loss.face_anchor`` (None or weight 0: no anchor).
     scene_index: which scene of ``model`` is fitted (default: the last). out_dir: where the checkpoint
     goes (none written when None). resume: continue from ``out_dir``'s checkpoint.
     callback(stage, iteration, logs) runs after every step; on_stage_end(stage, model) after each stage.
@@ -205,6 +209,8 @@ def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, sce
 
     t_start = time.perf_counter()
     run = _start(scene, cfg, model, scene_index, out_dir, device)
+    if anchor is not None and cfg.loss.face_anchor > 0:
+        run.anchor = torch.as_tensor(anchor, dtype=torch.float32, device=device)
     ckpt, start_stage, start_it = _resume(run) if resume else (None, 0, 0)
     total_iters = sum(s.iters for s in cfg.stages)
     done_before = sum(s.iters for s in cfg.stages[:start_stage]) + start_it
@@ -322,6 +328,12 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
         loss = loss + term
         logs["coeff_prior"] = float(term.detach())
         logs["total"] += logs["coeff_prior"]
+    if run.anchor is not None and stage.model_params is not None:
+        pick = torch.randint(len(run.anchor), (cfg.loss.face_anchor_points,), generator=run.gen).to(run.device)
+        term = cfg.loss.face_anchor * run.model.sdf(run.anchor[pick], run.scene_index).abs().mean()
+        loss = loss + term
+        logs["face_anchor"] = float(term.detach())
+        logs["total"] += logs["face_anchor"]
     opt.zero_grad(set_to_none=True)
     loss.backward()
     if stage.model_params == "scene":
@@ -361,15 +373,10 @@ def init_scene_to_shape(model: MultiNeuS, scene_index: int, shape, iters: int = 
     base = model.sdf_net.base
     if base is None:
         raise ValueError("scene_init='landmarks' needs a prior with a base SDF (ModelConfig.base_sdf)")
-    V = torch.as_tensor(shape.vertices, dtype=torch.float32)
-    tri = V[torch.as_tensor(shape.faces[shape.face_faces])]  # (f, 3, 3)
-    n = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    area = n.norm(dim=1)
-    n = n / area.clamp_min(1e-12)[:, None]
-    centre = tri.mean(1)
-    lo, hi = centre.min(0).values, centre.max(0).values
-    margin = 0.05  # base-surface points closer than this (10 mm) to the face box are the face's
     gen = torch.Generator().manual_seed(seed)
+    face, _ = shape.sample_face(8 * points, gen)
+    lo, hi = face.min(0).values, face.max(0).values
+    margin = 0.05  # base-surface points closer than this (10 mm) to the face's box are the face's
     pool = base.near_surface(8 * points, band, gen)
     away = ((pool < lo - margin) | (pool > hi + margin)).any(1)
     keep_x = pool[away]
@@ -378,13 +385,10 @@ def init_scene_to_shape(model: MultiNeuS, scene_index: int, shape, iters: int = 
     face_err = [float("nan")]
 
     def batch(g):
-        f = torch.multinomial(area, points, replacement=True, generator=g)
-        r = torch.rand(points, 2, generator=g)
-        r = torch.where(r.sum(1, keepdim=True) > 1, 1 - r, r)
-        p = tri[f, 0] + r[:, :1] * (tri[f, 1] - tri[f, 0]) + r[:, 1:] * (tri[f, 2] - tri[f, 0])
+        p, n = shape.sample_face(points, g)
         d = (torch.rand(points, generator=g) * 2 - 1) * band
         k = torch.randint(len(keep_x), (points,), generator=g)
-        return torch.cat([p + d[:, None] * n[f], keep_x[k]]), torch.cat([d, keep_t[k]])
+        return torch.cat([p + d[:, None] * n, keep_x[k]]), torch.cat([d, keep_t[k]])
 
     def loss_fn(pred, target):
         e = (pred - target).abs()

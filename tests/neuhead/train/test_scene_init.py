@@ -102,3 +102,28 @@ def test_landmark_init_without_a_placement_starts_at_the_mean(sample_scene, capl
         assert torch.equal(p_mean, p_start)
     with pytest.raises(ValueError, match="placed in the canonical frame"):
         scene_face_shape(None)
+
+
+def test_face_anchor_pulls_the_surface_onto_the_anchor_points(sample_scene):
+    from dataclasses import replace
+
+    from neuhead.config import LossConfig, RenderConfig, StageConfig
+    from neuhead.train.fit import run_stages
+    from tests.neuhead.train.test_coeff_prior import LOWRANK, _trained_like
+
+    anchor = torch.tensor([[0.0, 0.0, 0.3], [0.1, 0.05, 0.3], [-0.1, 0.05, 0.3]])
+    cfg = FitConfig(model=LOWRANK, render=RenderConfig(n_samples=16, n_importance=16, up_sample_steps=2),
+                    loss=LossConfig(face_anchor=10.0, face_anchor_points=16), batch_rays=32,
+                    stages=(StageConfig(name="stage1", params="scene", iters=30, lr=1e-2, warmup=0,
+                                        cos_anneal_end=0),))
+    start = prepare_prior(_trained_like())
+    k = start.n_scenes - 1
+    with torch.no_grad():
+        before = float(start.sdf(anchor, k).abs().mean())
+    res = run_stages(sample_scene, cfg, model=prepare_prior(_trained_like()), progress=False, anchor=anchor)
+    assert res.history["stage1"][-1][1]["face_anchor"] > 0
+    with torch.no_grad():
+        assert float(res.model.sdf(anchor, k).abs().mean()) < 0.5 * before
+    off = run_stages(sample_scene, replace(cfg, loss=LossConfig()), model=prepare_prior(_trained_like()),
+                     progress=False, anchor=anchor)
+    assert "face_anchor" not in off.history["stage1"][-1][1]
