@@ -399,7 +399,8 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
                         plateau_patience=1000, early_stop_drops=4, cos_anneal_end=0),
         ),
         batch_rays=512,
-        loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)
+        loss=LossConfig(core=0.1, face_anchor=1.0),  # core: the head's centre is inside (issue 16)
+        scene_init="landmarks",  # the face from the detected landmarks, kept by the anchor (README "Quality")
     ),
     "quick": FitConfig(
         model=QUICK_MODEL,
@@ -419,7 +420,8 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
                         plateau_patience=300, early_stop_drops=3, cos_anneal_end=0),
         ),
         batch_rays=256,
-        loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)
+        loss=LossConfig(core=0.1, face_anchor=1.0),  # core: the head's centre is inside (issue 16)
+        scene_init="landmarks",  # the face from the detected landmarks, kept by the anchor (README "Quality")
         checkpoint_every=200,
     ),
 }
