@@ -127,7 +127,11 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     result = run_stages(scene, cfg, model=model, out_dir=checkpoint_dir, resume=resume, progress=progress,
                         device=device, on_stage_end=on_stage_end, anchor=anchor)
     result.model = result.model.to("cpu")
-    return result_reconstruction(result, cfg, fit_report(result))
+    report = fit_report(result)
+    if shape is not None:  # what the landmark start saw
+        report["face_shape"] = {"points": shape.points, "rms_px": round(shape.rms_px, 3),
+                                "identity_norm": round(float(np.linalg.norm(shape.identity)), 3)}
+    return result_reconstruction(result, cfg, report)
 
 
 def fit_report(result: FitResult) -> dict:
@@ -180,6 +184,7 @@ def run_report(recon: Reconstruction, scene: Scene, cfg: FitConfig, export_repor
         "scene": {"views": len(scene), "names": scene.names, "image_size": [scene.width, scene.height],
                   "to_world": scene.to_world, "world_units": scene.units},
         "placement": scene.placement.summary() if scene.placement is not None else {"method": "none"},
+        "face_shape": recon.report.get("face_shape"),  # the landmark start's fit (None: another start)
         "stages": recon.report.get("stages", {}),
         "timings_s": dict(recon.report.get("timings_s", {}), **output_timings),
         "export": _export_summary(export_report),

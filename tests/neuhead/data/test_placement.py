@@ -156,6 +156,8 @@ def test_mesh_does_not_depend_on_the_files_scale_mat(heads, tmp_path, views):
         placed = load_input(folder)
         assert placed.placement.method == ("pnp" if len(views) == 1 else "triangulation")
         recon = fit_scene(placed, "quick", "default", iters=16, seed=0)
+        # the preset starts from the landmarks placement detected (README "The face starts from the landmarks")
+        assert recon.report["face_shape"]["points"] > 200 and recon.report["face_shape"]["rms_px"] < 5
         meshes.append(recon.extract_mesh(96))
     for m in meshes[1:]:
         assert _sym_chamfer(meshes[0], m) < 1.0
