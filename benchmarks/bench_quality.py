@@ -176,6 +176,7 @@ def main() -> None:
     from PIL import Image
 
     from neuhead.api import fit_config
+    from neuhead.config import for_views
     from neuhead.data.photo import load_photo, photo_placement
     from neuhead.data.synthetic.geometry import HeadGeometry, neutral_geometry
     from neuhead.data.h3ds import default_views_configs
@@ -256,8 +257,9 @@ def main() -> None:
                 k = mean_model.n_scenes - 1
                 row["prior_mean"] = score(Reconstruction(mean_model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
                                          placed.to_world, gt_closed)
-                if prior_cfg.scene_init != "mean":  # where the fit starts (prepare_prior is deterministic)
-                    start = prepare_prior(prior.model, prior_cfg.scene_init, prior_cfg.scene_init_iters, 0, placed)
+                init = for_views(prior_cfg, len(placed)).scene_init
+                if init != "mean":  # where the fit starts (prepare_prior is deterministic)
+                    start = prepare_prior(prior.model, init, prior_cfg.scene_init_iters, 0, placed)
                     row["start"] = score(Reconstruction(start, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
                                          placed.to_world, gt_closed)
                 if a.scratch and vc != "photo":

@@ -20,3 +20,16 @@ def test_stage_params_one_view_is_checked():
     with pytest.raises(ValueError, match="params_one_view"):
         StageConfig(params_one_view="everything")
     assert StageConfig(params_one_view=None).params_one_view is None
+
+
+def test_the_landmark_start_is_for_one_view_only():
+    from neuhead.config import FitConfig
+
+    cfg = PRIOR_FIT_PRESETS["quick"]
+    assert cfg.scene_init == "landmarks" and cfg.loss.face_anchor > 0 and cfg.landmark_views == 1
+    assert for_views(cfg, 1).scene_init == "landmarks" and for_views(cfg, 1).loss.face_anchor > 0
+    three = for_views(cfg, 3)
+    assert three.scene_init == "mean" and three.loss.face_anchor == 0.0
+    assert for_views(three, 3) == three
+    with pytest.raises(ValueError, match="landmark_views"):
+        FitConfig(landmark_views=0)
