@@ -23,10 +23,13 @@ def test_stage_params_one_view_is_checked():
 
 
 def test_the_landmark_start_is_for_one_view_only():
+    from dataclasses import replace
+
     from neuhead.config import FitConfig
 
     cfg = PRIOR_FIT_PRESETS["quick"]
-    assert cfg.scene_init == "landmarks" and cfg.loss.face_anchor > 0 and cfg.landmark_views == 1
+    assert cfg.scene_init == "mean" and cfg.loss.face_anchor == 0.0 and cfg.landmark_views == 1
+    cfg = replace(cfg, scene_init="landmarks", loss=replace(cfg.loss, face_anchor=1.0))
     assert for_views(cfg, 1).scene_init == "landmarks" and for_views(cfg, 1).loss.face_anchor > 0
     three = for_views(cfg, 3)
     assert three.scene_init == "mean" and three.loss.face_anchor == 0.0
