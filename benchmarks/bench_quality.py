@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from meshing.extract import EVAL_RESOLUTION
+
 #: a foreign scale_mat: the canonical sphere scaled by this and shifted by that (mm)
 FOREIGN_SCALE = 1.3
 FOREIGN_SHIFT_MM = (60.0, -30.0, 40.0)
@@ -155,7 +157,7 @@ def main() -> None:
     ap.add_argument("--looks", default="train", help="comma-separated: train, other")
     ap.add_argument("--bald-half", action="store_true",
                     help="render the heads with odd seeds (9000001, 9000003, ...) without hair (same identity and look)")
-    ap.add_argument("--resolution", type=int, default=512,
+    ap.add_argument("--resolution", type=int, default=EVAL_RESOLUTION,
                     help="marching-cubes resolution of every mesh (512: the NeuS evaluation grid)")
     ap.add_argument("--compare-resolution", type=int, default=None,
                     help="also score each full fit meshed at this resolution (row full_lowres), e.g. 256")

@@ -21,10 +21,13 @@ from meshing.grid import (
 
 log = logging.getLogger(__name__)
 
-OUTPUT_RESOLUTION = 512
-"""marching-cubes resolution of every mesh a fit or a command writes (the NeuS evaluation grid). The H3DS metric
-is vertex to nearest vertex, so a coarser mesh pays a sampling floor even for a perfect field: a synthetic head's
-exact surface meshed at 256 scores 0.56 mm, at 512 0.28 mm (``benchmarks/bench_quality.py``, row "exact")."""
+OUTPUT_RESOLUTION = 256
+"""marching-cubes resolution of the meshes a fit or a command writes by default (``--resolution`` changes it; at 512
+a one-view fit's peak memory went from ≈ 0.95 to 2.3 GB: the 513³ grid and its flood fill)"""
+EVAL_RESOLUTION = 512
+"""marching-cubes resolution the benchmarks score at (the NeuS evaluation grid). The H3DS metric is vertex to
+nearest vertex, so a coarser mesh pays a sampling floor even for a perfect field: a synthetic head's exact
+surface meshed at 256 scores 0.56 mm, at 512 0.27-0.32 mm (``benchmarks/bench_quality.py``, row "exact")."""
 
 ColorFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``color_fn(points (n, 3), normals (n, 3)) -> (n, 3)`` RGB in [0, 1], unit-sphere frame."""
@@ -35,7 +38,7 @@ class MeshConfig:
     """Surface extraction: grid, which path, clean-up."""
 
     grid: GridConfig = field(default_factory=GridConfig)
-    """sampling grid (256 by default here; the fits and commands write ``OUTPUT_RESOLUTION``)"""
+    """sampling grid (256 by default; the benchmarks score at ``EVAL_RESOLUTION``)"""
     hierarchical: bool = True
     """evaluate the SDF only near the surface (same triangles as the dense reference)"""
     hierarchy: HierarchyConfig = field(default_factory=HierarchyConfig)

@@ -34,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from meshing.extract import OUTPUT_RESOLUTION
+from meshing.extract import EVAL_RESOLUTION
 from neuhead.bench.table import BenchTable, JobResult, _job_from_record, write_table
 from neuhead.errors import InputError
 
@@ -71,7 +71,7 @@ class BenchConfig:
     """also write a per-vertex error heatmap PNG next to each prediction"""
     face_radius: float = 95.0
     """face_sphere radius (mm) when a scene has no regions/face_sphere.txt"""
-    mesh_resolution: int = OUTPUT_RESOLUTION
+    mesh_resolution: int = EVAL_RESOLUTION
     """marching-cubes resolution of the default fitter's mesh (the H3DS metric favours dense meshes)"""
     iters: int | None = None
     """default fitter: total iteration budget override (None: the preset's), for smoke runs"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshing.extract import OUTPUT_RESOLUTION
+from meshing.extract import EVAL_RESOLUTION
 
 
 def add_parser(sub) -> None:
@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     h.add_argument("--heatmaps", action="store_true", help="write an error heatmap PNG per job")
     h.add_argument("--face-radius", type=float, default=95.0,
                    help="face_sphere radius (mm) when a scene lacks regions/face_sphere.txt")
-    h.add_argument("--resolution", type=int, default=OUTPUT_RESOLUTION, help="marching-cubes resolution of the fitted meshes")
+    h.add_argument("--resolution", type=int, default=EVAL_RESOLUTION, help="marching-cubes resolution of the fitted meshes")
     h.add_argument("--iters", type=int, default=None, help="override the fitting budget (smoke runs)")
     h.add_argument("--seed", type=int, default=0, help="fitting seed")
     h.add_argument("--device", default="cpu", help="torch device of the fits (cpu, cuda)")
