@@ -102,18 +102,24 @@ def foreign_frame(scene):
     return replace(scene, cameras=scene.world_cameras().transformed(np.linalg.inv(T)), to_world=T, landmarks=None)
 
 
+def model_to_world(placed_scene, model) -> np.ndarray:
+    """(4, 4): ICT model mm -> canonical mm (the neutral's six landmarks) -> the scene's world, by the scene's
+    estimated canonical frame."""
+    from neuhead.data.canonical import canonical_similarity
+
+    lms = {k: model.neutral[i] for k, i in model.landmark_ids().items()}
+    return placed_scene.placement.similarity.inverse().matrix @ canonical_similarity(lms).matrix
+
+
 def mean_head_placed(placed_scene):
     """The ICT neutral head put in the scene's world by its estimated canonical frame (no fitting)."""
     import trimesh
 
-    from neuhead.data.canonical import canonical_similarity
+    from eval.align import apply_matrix
     from neuhead.data.synthetic.head import load_head_model
 
     model = load_head_model()
-    lms = {k: model.neutral[i] for k, i in model.landmark_ids().items()}
-    to_can = canonical_similarity(lms)  # ICT model mm -> canonical mm
-    v = placed_scene.placement.similarity.inverse().apply(to_can.apply(model.neutral))
-    return trimesh.Trimesh(v, model.faces, process=False)
+    return trimesh.Trimesh(apply_matrix(model_to_world(placed_scene, model), model.neutral), model.faces, process=False)
 
 
 def meshed_field(geo, to_world, resolution: int):
@@ -124,16 +130,6 @@ def meshed_field(geo, to_world, resolution: int):
 
     return extract_mesh(lambda x: geo.sdf(np.asarray(x, np.float64)).astype(np.float32), None, to_world,
                         MeshConfig(grid=GridConfig(resolution=resolution)))
-
-
-def mean_head_to_world(placed_scene, neutral) -> np.ndarray:
-    """The (4, 4) map from the ICT neutral's unit frame (``neutral_geometry()``) to the scene's world, by the
-    scene's estimated canonical frame: the matrix form of ``mean_head_placed``."""
-    from neuhead.data.canonical import canonical_similarity
-
-    lms = {k: neutral.model.neutral[i] for k, i in neutral.model.landmark_ids().items()}
-    return (placed_scene.placement.similarity.inverse().matrix @ canonical_similarity(lms).matrix
-            @ neutral.to_world)
 
 
 def render_head(seed: int, look: str, n_views: int, res: int, other_res: int, hair: bool = True):
@@ -254,7 +250,8 @@ def main() -> None:
                                                                        "warnings": list(p.warnings)}}
                 row["exact"] = exact
                 row["mean_placed"] = score(mean_head_placed(placed), gt, placed.to_world, gt_closed)
-                row["mean_meshed"] = score(meshed_field(neutral, mean_head_to_world(placed, neutral), a.resolution), gt,
+                row["mean_meshed"] = score(meshed_field(neutral, model_to_world(placed, neutral.model) @ neutral.to_world,
+                                                        a.resolution), gt,
                                            placed.to_world, gt_closed)
                 k = mean_model.n_scenes - 1
                 row["prior_mean"] = score(Reconstruction(mean_model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,

@@ -84,7 +84,6 @@ class _Basis:
     """The template points as linear functions of the model weights, canonical mm."""
 
     model: object
-    similarity: object  # ICT model mm -> canonical mm (the neutral's landmarks)
     neutral: np.ndarray  # (n, 3) canonical mm
     identity: np.ndarray  # (k, n, 3) canonical mm
     expression: np.ndarray  # (e, n, 3)
@@ -142,7 +141,7 @@ def _basis(identity_modes: int, face_radius_mm: float) -> _Basis:
     centre = V[F].mean(1)
     face = (np.isin(m.labels[F], [PART_SKIN]).all(1) & (np.linalg.norm(centre - nose, axis=1) < face_radius_mm)
             & (normal[:, 2] > 0))
-    return _Basis(m, sim, neutral, ident, expr, base, at(ident), at(expr), tpl, np.flatnonzero(face))
+    return _Basis(m, neutral, ident, expr, base, at(ident), at(expr), tpl, np.flatnonzero(face))
 
 
 def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceShapeConfig()) -> FaceShape:
@@ -182,12 +181,16 @@ def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceS
         X = b.base + np.einsum("k,kmd->md", wi, b.d_identity) + np.einsum("k,kmd->md", we, b.d_expression)
         return sc * X @ R.T + t
 
-    def residuals(p):
+    def offsets(p):  # per view: (reprojected template points - detections) in px, of the facing points
         Xu = (points_mm(p) - t0) / s0
         out = []
-        for Pv, x, w, facing in obs:
+        for Pv, x, _, facing in obs:
             uvw = np.c_[Xu[facing], np.ones(int(facing.sum()))] @ Pv.T
-            out.append(((uvw[:, :2] / uvw[:, 2:] - x) * w).ravel())
+            out.append(uvw[:, :2] / uvw[:, 2:] - x)
+        return out
+
+    def residuals(p):
+        out = [(d * w).ravel() for d, (_, _, w, _) in zip(offsets(p), obs)]
         wi, we = p[:k], p[k:k + e]
         out += [wi / config.identity_sigma, we / config.expression_sigma, p[k + e:k + e + 3] / rs,
                 p[k + e + 3:k + e + 6] / ts, p[-1:] / ss]
@@ -197,12 +200,7 @@ def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceS
     wi, we, R, t, sc = unpack(fit.x)
     V = b.neutral + np.einsum("k,knd->nd", wi, b.identity) + np.einsum("k,knd->nd", we, b.expression)
     V = sc * V @ R.T + t
-    Xu = (points_mm(fit.x) - t0) / s0
-    err = []
-    for Pv, x, _, facing in obs:
-        uvw = np.c_[Xu[facing], np.ones(int(facing.sum()))] @ Pv.T
-        err.append(np.linalg.norm(uvw[:, :2] / uvw[:, 2:] - x, axis=1))
-    err = np.concatenate(err)
+    err = np.concatenate([np.linalg.norm(d, axis=1) for d in offsets(fit.x)])
     return FaceShape((V - t0) / s0, b.model.faces.astype(np.int64), b.face_faces, wi, we,
                      float(np.sqrt(np.mean(err ** 2))), len(err))
 
