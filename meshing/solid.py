@@ -55,12 +55,40 @@ def _check(positive: np.ndarray) -> np.ndarray:
 
 def outside_mask(positive: np.ndarray) -> np.ndarray:
     """Points of the boolean grid ``positive`` (X, Y, Z) that are 6-connected through positive points
-    to a point on the grid boundary. Returns a bool array of the same shape."""
-    from scipy import ndimage
+    to a point on the grid boundary. Returns a bool array of the same shape.
 
+    Only the box around the non-positive points is labelled (:func:`_crop_box`): the same answer as labelling
+    the whole grid (tested against :func:`outside_mask_bruteforce`) with a fraction of the memory, since
+    ``ndimage.label``'s int32 labels take 4 bytes a point (0.54 GB for a 513³ grid)."""
     pos = _check(positive)
     if pos.size == 0:
         return pos.copy()
+    box = _crop_box(pos)
+    if box is None:  # every point positive
+        return np.ones(pos.shape, dtype=bool)
+    out = np.ones(pos.shape, dtype=bool)
+    out[box] = _joined_to_faces(pos[box])
+    return out
+
+
+def _crop_box(pos: np.ndarray) -> tuple[slice, ...] | None:
+    """The bounding box of the non-positive points grown by one point on each side (clipped to the grid);
+    None when every point is positive. Every point outside the box is positive and joined to the grid
+    boundary by a straight line that stays outside it, and a face of the box is either on the grid boundary or
+    in that positive margin, so inside the box "outside" means joined to one of the box's faces."""
+    box = []
+    for axis in range(3):
+        hit = np.flatnonzero(~pos.all(axis=tuple(a for a in range(3) if a != axis)))
+        if len(hit) == 0:
+            return None
+        box.append(slice(max(0, int(hit[0]) - 1), min(pos.shape[axis], int(hit[-1]) + 2)))
+    return tuple(box)
+
+
+def _joined_to_faces(pos: np.ndarray) -> np.ndarray:
+    """Points of the boolean array ``pos`` 6-connected through positive points to one of its six faces."""
+    from scipy import ndimage
+
     labels, n = ndimage.label(pos)  # default structure: 6-connectivity in 3-D
     if n == 0:
         return np.zeros(pos.shape, dtype=bool)
@@ -105,7 +133,9 @@ def enclosed_positive(positive: np.ndarray, seal: float = 0.0, seal_grid: int = 
     axis (three Euclidean distance transforms, well under a second there); its answer is taken back to every
     point by nearest coarse point, so a cap is placed to within the subsampling step."""
     pos = _check(positive)
-    inner = pos & ~outside_mask(pos)
+    inner = outside_mask(pos)
+    np.logical_not(inner, out=inner)  # in place: at 513³ each bool grid is 135 MB
+    inner &= pos
     if seal <= 0 or not pos.any():
         return inner
     from scipy import ndimage
@@ -119,7 +149,10 @@ def enclosed_positive(positive: np.ndarray, seal: float = 0.0, seal_grid: int = 
         return inner
     nearer_hollow = ndimage.distance_transform_edt(~hollow) < ndimage.distance_transform_edt(~reached)
     idx = [np.minimum(np.rint(np.arange(n) / k).astype(np.int64), c - 1) for n, c in zip(pos.shape, coarse.shape)]
-    return inner | (pos & nearer_hollow[np.ix_(*idx)])
+    sealed = nearer_hollow[np.ix_(*idx)]
+    sealed &= pos
+    inner |= sealed
+    return inner
 
 
 def resign_interior(values: np.ndarray, voxel: float | None = None, seal: float = 0.0) -> tuple[np.ndarray, Resigned]:

@@ -42,6 +42,20 @@ def test_flood_fill_matches_bruteforce(seed):
     assert ref.any() and (positive & ~ref).any()  # both kinds occur
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("block", [(slice(5, 14), slice(4, 12), slice(6, 15)), (slice(0, 9), slice(3, 17), slice(2, 20))])
+def test_flood_fill_labels_only_the_box_around_the_solid(seed, block):
+    """A random solid in part of a larger positive grid (inside it, or touching the grid boundary): the cropped
+    labelling agrees with the brute force over the whole grid."""
+    rng = np.random.default_rng(seed)
+    positive = np.ones((18, 20, 22), bool)
+    positive[block] = rng.random(positive[block].shape) < 0.33
+    ref = outside_mask_bruteforce(positive)
+    np.testing.assert_array_equal(outside_mask(positive), ref)
+    assert (positive & ~ref).any()  # enclosed positive points occur
+    assert outside_mask(np.ones((4, 5, 6), bool)).all()
+
+
 def test_flood_fill_six_connectivity():
     pos = np.zeros((7, 7, 7), bool)
     pos[[0, -1]] = pos[:, [0, -1]] = pos[:, :, [0, -1]] = True  # the boundary layer is outside
@@ -181,7 +195,15 @@ def test_shell_open_at_the_bottom_extracts_as_a_solid_with_seal(hierarchical):
     assert (r > R_IN + 2 * grid.voxel).mean() > 0.97  # the inner wall is gone (the cap sits in the hole)
 
 
-def test_seal_dense_equals_hierarchical_and_leaves_solid_fields_alone():
+@pytest.mark.parametrize("parts", [False, True])
+def test_seal_dense_equals_hierarchical_and_leaves_solid_fields_alone(parts, monkeypatch):
+    """``parts``: the hierarchy reads its cells in parts of 500 and the sign grid in slabs of 5 planes (at 512³
+    they are 2^20 cells and 32 planes): the same answer."""
+    import meshing.grid
+
+    if parts:
+        monkeypatch.setattr(meshing.grid, "_PART", 500)
+        monkeypatch.setattr(meshing.grid, "_SLAB", 5)
     grid = GridConfig(resolution=64)
     h = HierarchyConfig(coarse_resolution=8, block=16)
     d = dense_marching_cubes(open_shell_sdf, grid, seal=0.1 / grid.voxel)
