@@ -185,9 +185,14 @@ def main() -> None:
     from neuhead.pipeline import fit as fit_one
     from neuhead.pipeline import prepare_prior
 
-    for opt, value in (("--resolution", a.resolution), ("--compare-resolution", a.compare_resolution)):
-        if value is not None and value < 32:
-            raise SystemExit(f"{opt} {value}: must be >= 32 (cells per axis)")
+    from neuhead.commands import _checks
+    from neuhead.errors import InputError
+
+    try:
+        _checks.resolution("--resolution", a.resolution)
+        _checks.resolution("--compare-resolution", a.compare_resolution)
+    except InputError as e:
+        raise SystemExit(str(e)) from None
     bad = [vc for vc in a.configs.split(",") if vc not in ("1", "3", "photo")]
     if bad:
         raise SystemExit(f"--configs: unknown view config(s) {', '.join(bad)} (1, 3, photo)")

@@ -151,7 +151,7 @@ def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceS
     import cv2
     from scipy.optimize import least_squares
 
-    from neuhead.data.placement import _face_size
+    from neuhead.data.placement import face_size
 
     b = _basis(config.identity_modes, config.face_radius_mm)
     s0, t0 = float(CANONICAL_TO_WORLD[0, 0]), CANONICAL_TO_WORLD[:3, 3]
@@ -162,7 +162,7 @@ def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceS
         if det is None:
             continue
         det = np.asarray(det, np.float64)
-        face = _face_size(canonical_points(FaceDetection(det)))
+        face = face_size(canonical_points(FaceDetection(det)))
         cam_mm = cameras.centers[v] * s0 + t0
         to_cam = cam_mm - tpl.points
         facing = np.einsum("kj,kj->k", tpl.normals, to_cam) > 0.2 * np.linalg.norm(to_cam, axis=1)

@@ -99,7 +99,7 @@ class Placement:
         return out
 
 
-def _face_size(points: np.ndarray) -> float:
+def face_size(points: np.ndarray) -> float:
     """Face size (px) of six landmarks (LANDMARK_NAMES order): eye-corner span or eyes-to-mouth, the larger."""
     eyes = np.linalg.norm(points[0] - points[1])
     down = np.linalg.norm(0.5 * (points[0] + points[1]) - 0.5 * (points[4] + points[5]))
@@ -172,7 +172,7 @@ def fit_template(cams: Cameras, views: list[int], mesh2d: list[np.ndarray | None
     obs = []
     for v in views:
         x = mesh2d[v][tpl.index]
-        face = _face_size(canonical_points(FaceDetection(mesh2d[v])))
+        face = face_size(canonical_points(FaceDetection(mesh2d[v])))
         cam_can = init.apply(cams.centers[v][None])[0]
         facing = np.einsum("kj,kj->k", tpl.normals, cam_can - tpl.points) > 0.2 * np.linalg.norm(cam_can - tpl.points, axis=1)
         w = 1.0 / (face * (1.0 + tpl.spread / 2.0))
@@ -222,7 +222,7 @@ def triangulate_robust(cams: Cameras, points2d: list[np.ndarray | None], config:
     x = np.zeros((len(cams), m, 2))
     for i in seen:
         x[i] = points2d[i]
-    thr = {i: max(config.inlier_min_px, config.inlier_frac * _face_size(x[i])) for i in seen}
+    thr = {i: max(config.inlier_min_px, config.inlier_frac * face_size(x[i])) for i in seen}
     best = None
     for a, b in itertools.combinations(seen, 2):
         X = triangulate(cams.subset([a, b]), x[[a, b]])
@@ -243,7 +243,7 @@ def triangulate_robust(cams: Cameras, points2d: list[np.ndarray | None], config:
     X = triangulate(cams, x, valid)
     err, _ = reprojection_errors(cams, X, x)
     for j in range(m):
-        far = [i for i in inliers if err[i, j] > config.observation_frac * _face_size(x[i])]
+        far = [i for i in inliers if err[i, j] > config.observation_frac * face_size(x[i])]
         if far and valid[:, j].sum() - len(far) >= 2:
             valid[far, j] = False
     X = triangulate(cams, x, valid)
