@@ -1,7 +1,7 @@
 """End-to-end fit time and peak memory of one- and three-view head scenes (the `neuhead fit FOLDER` path).
 
     python benchmarks/bench_fit_time.py [--views 1,3] [--repeats 3] [--seed 9000010] [--device cpu]
-                                        [--prior DIR] [--iters N]
+                                        [--prior DIR] [--iters N] [--resolution R]
 
 One fresh synthetic head (train look, 256²) is written as NeuS folders with the frontal view, and with the
 frontal and the ±40° views, under a ``scale_mat`` that is not the canonical frame. Each repeat runs what
@@ -26,15 +26,16 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from neuhead.api import fit_config
 from neuhead.data.load import load_input
-from neuhead.pipeline import run_fit
+from neuhead.pipeline import OutputOptions, run_fit
 from neuhead.prior import load_prior
 scene = load_input(sys.argv[1])
 prior = load_prior(sys.argv[5] or None)
 iters = int(sys.argv[6]) if sys.argv[6] else None
+outputs = OutputOptions(mesh_resolution=int(sys.argv[7])) if sys.argv[7] else OutputOptions()
 recon = run_fit(scene, sys.argv[2], fit_config("quick", prior.config.model, iters, seed=int(sys.argv[3])),
-                prior=prior.model, progress=False, device=sys.argv[4])
+                prior=prior.model, progress=False, device=sys.argv[4], outputs=outputs)
 t = recon.report["timings_s"]
-print(json.dumps({"total_s": time.perf_counter() - t0, "fit_s": t.get("stage1", 0) + t.get("stage2", 0),
+print(json.dumps({"total_s": time.perf_counter() - t0, "fit_s": sum(t[name] for name in recon.report["stages"]),
                   "outputs_s": t["outputs"], "peak_mb": recon.report["peak_memory_mb"]}))
 """
 
@@ -47,12 +48,21 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--prior", type=Path, default=None, help="prior folder (default: the shipped prior)")
     ap.add_argument("--iters", type=int, default=None, help="total fit iterations (default: the preset's budget)")
+    ap.add_argument("--resolution", type=int, default=None,
+                    help="marching-cubes resolution of the written meshes (default: neuhead fit's)")
     a = ap.parse_args()
     bad = [vc for vc in a.views.split(",") if vc not in ("1", "3")]
     if bad or a.repeats < 1:
         raise SystemExit(f"--views: unknown view config(s) {', '.join(bad)} (1, 3)" if bad else "--repeats: must be >= 1")
     if a.iters is not None and a.iters < 1:
         raise SystemExit(f"--iters {a.iters}: must be >= 1")
+    from neuhead.commands import _checks
+    from neuhead.errors import InputError
+
+    try:
+        _checks.resolution("--resolution", a.resolution)
+    except InputError as e:
+        raise SystemExit(str(e)) from None
     if a.prior is not None:
         from neuhead.prior import load_prior
 
@@ -72,13 +82,14 @@ def main() -> None:
     scene, _ = render_head(a.seed, "train", 24, 256, 512)
     configs = default_views_configs(scene)
     print(f"device={a.device} threads={torch.get_num_threads()} head seed {a.seed} prior {a.prior or 'shipped'} "
-          f"iters {a.iters or 'preset'}")
+          f"iters {a.iters or 'preset'} mesh resolution {a.resolution or 'neuhead fit default'}")
     for vc in a.views.split(","):
         folder = write_neus(foreign_frame(scene.subset(configs[vc])), tmp / f"scene_{vc}")
         runs = []
         for r in range(a.repeats):
             out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{r}"), str(r), a.device,
-                                  "" if a.prior is None else str(a.prior), "" if a.iters is None else str(a.iters)],
+                                  "" if a.prior is None else str(a.prior), "" if a.iters is None else str(a.iters),
+                                  "" if a.resolution is None else str(a.resolution)],
                                  capture_output=True, text=True, check=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
             x = runs[-1]

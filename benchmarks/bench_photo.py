@@ -45,8 +45,9 @@ def main() -> None:
             assert (Path(d) / "head.glb").is_file()
             t = recon.report["timings_s"]
             totals.append(t2 - t0)
-            print(f"run {r}: photo {t1 - t0:.1f} s, fit {t.get('stage1', 0) + t.get('stage2', 0):.1f} s "
-                  f"(stage1 {t.get('stage1', 0):.1f}, stage2 {t.get('stage2', 0):.1f}), outputs {t['outputs']:.1f} s, "
+            stages = ", ".join(f"{name} {t[name]:.1f}" for name in recon.report["stages"])
+            print(f"run {r}: photo {t1 - t0:.1f} s, fit {sum(t[name] for name in recon.report['stages']):.1f} s "
+                  f"({stages}), outputs {t['outputs']:.1f} s, "
                   f"total {t2 - t0:.1f} s, peak {recon.report['peak_memory_mb']:.0f} MB")
     print(f"median photo -> GLB: {statistics.median(totals):.1f} s over {len(totals)} runs")
 

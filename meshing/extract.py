@@ -21,13 +21,15 @@ from meshing.grid import (
 
 log = logging.getLogger(__name__)
 
-OUTPUT_RESOLUTION = 256
-"""marching-cubes resolution of the meshes a fit or a command writes by default (``--resolution`` changes it; at 512
-a one-view fit's peak memory went from ≈ 0.95 to 2.3 GB: the 513³ grid and its flood fill)"""
 EVAL_RESOLUTION = 512
 """marching-cubes resolution the benchmarks score at (the NeuS evaluation grid). The H3DS metric is vertex to
 nearest vertex, so a coarser mesh pays a sampling floor even for a perfect field: a synthetic head's exact
 surface meshed at 256 scores 0.56 mm, at 512 0.27-0.32 mm (``benchmarks/bench_quality.py``, row "exact")."""
+OUTPUT_RESOLUTION = EVAL_RESOLUTION
+"""marching-cubes resolution of the meshes a fit or a command writes by default (``--resolution`` changes it): the
+mesh a user gets is the one the benchmarks score. A one-view fit with every output peaked at 1.59 GB this way
+(``benchmarks/bench_fit_time.py --resolution 512``; 2.3 GB before the meshing's parts, slabs and cropped flood
+fill, which is why the default was 256 for a while)"""
 
 ColorFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``color_fn(points (n, 3), normals (n, 3)) -> (n, 3)`` RGB in [0, 1], unit-sphere frame."""

@@ -121,7 +121,8 @@ class LossConfig:
 
 STAGE_PARAMS: dict[str, tuple[str | None, bool]] = {
     "all": ("all", False), "scene": ("scene", False), "scene+cameras": ("scene", True),
-    "all+cameras": ("all", True), "cameras": (None, True)}
+    "all+cameras": ("all", True), "cameras": (None, True), "scene+color": ("scene+color", False),
+    "scene+color+cameras": ("scene+color", True)}
 """a stage's parameter set -> (model weights that move, whether the cameras move); parsed once, here"""
 
 
@@ -131,9 +132,12 @@ class StageConfig:
 
     name: str = "all"
     """stage name in logs and reports"""
-    params: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras"] = "all"
-    """parameter set optimised in this stage ("cameras": only the camera refinement, the model frozen)"""
-    params_one_view: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras"] | None = None
+    params: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras", "scene+color",
+                    "scene+color+cameras"] = "all"
+    """parameter set optimised in this stage ("cameras": only the camera refinement, the model frozen;
+    "scene+color": the new scene's own rows and every weight of the radiance network, the shared SDF frozen)"""
+    params_one_view: Literal["all", "scene", "scene+cameras", "all+cameras", "cameras", "scene+color",
+                             "scene+color+cameras"] | None = None
     """parameter set used instead of ``params`` when the scene has a single view (None: ``params``);
     applied by ``for_views``"""
     iters: int = 300_000
@@ -164,14 +168,20 @@ class StageConfig:
                 raise ValueError(f"StageConfig.{name} must be one of {sorted(STAGE_PARAMS)}, got {value!r}")
 
     @property
-    def model_params(self) -> Literal["all", "scene"] | None:
-        """which model weights move: every weight, only the new scene's, or none"""
+    def model_params(self) -> Literal["all", "scene", "scene+color"] | None:
+        """which model weights move: every weight, only the new scene's, the new scene's and the radiance
+        network's, or none"""
         return STAGE_PARAMS[self.params][0]
 
     @property
     def moves_cameras(self) -> bool:
         """whether the camera refinement moves in this stage"""
         return STAGE_PARAMS[self.params][1]
+
+    @property
+    def moves_geometry(self) -> bool:
+        """whether any SDF weight moves in this stage"""
+        return self.model_params is not None
 
 
 @dataclass(frozen=True)

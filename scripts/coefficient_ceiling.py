@@ -8,7 +8,12 @@ closed mesh). This is the ceiling of stage 1 with a perfect signal: an image fit
 coefficients cannot do better than this on average. ``--all-weights`` moves every weight instead (the
 network's capacity, not the coefficient space).
 
+``--image-fit train,other``: then, per look, the default one-view image fit (quick preset, the frontal render in
+the ground-truth canonical frame with its true camera) is run twice, started from the coefficients reached and
+from the mean, and both are scored: does the image loss keep a head that is already right?
+
     python scripts/coefficient_ceiling.py [--prior DIR] [--heads 6] [--steps 0,1500] [--all-weights]
+                                          [--resolution 512] [--image-fit train,other]
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ def main() -> None:
     ap.add_argument("--all-weights", action="store_true")
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--out", type=Path, default=None, help="write the rows here as JSON")
+    ap.add_argument("--image-fit", default="", metavar="LOOKS",
+                    help="comma-separated looks (train, other) to image-fit from the ceiling and from the mean")
     a = ap.parse_args()
     try:
         steps = sorted(int(x) for x in a.steps.split(","))
@@ -40,6 +47,9 @@ def main() -> None:
         raise SystemExit("--steps must be >= 0 and --heads >= 1")
     if (a.lr is not None and not a.lr > 0) or a.resolution < 16:
         raise SystemExit("--lr must be > 0 and --resolution >= 16")
+    looks = [x for x in a.image_fit.split(",") if x]
+    if any(x not in ("train", "other") for x in looks):
+        raise SystemExit(f"--image-fit {a.image_fit!r}: expected looks among train, other")
 
     import torch
 
@@ -87,6 +97,11 @@ def main() -> None:
             print(f"{seed} steps {target}: face {sc['face']:.2f} head {sc['head']:.2f} (closed mesh "
                   f"{sc['face_closed']:.2f} / {sc['head_closed']:.2f}), ICP scale {sc['icp_scale']:.3f}, "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
+        for look in looks:
+            row[f"image_{look}"] = image_fits(prior, model, seed, hair, look, a.resolution)
+            print(f"{seed} {look} look, image fit: " + ", ".join(
+                f"{start} {r['face']:.2f} / {r['head']:.2f} (loss {r['loss']:.4f})"
+                for start, r in row[f"image_{look}"].items()), flush=True)
         rows.append(row)
     for target in steps:
         med = lambda key: statistics.median(r[str(target)][key] for r in rows)  # noqa: E731
@@ -94,6 +109,32 @@ def main() -> None:
               f"(closed mesh {med('face_closed'):.2f} / {med('head_closed'):.2f})")
     if a.out is not None:
         a.out.write_text(json.dumps(rows, indent=1))
+
+
+def image_fits(prior, ceiling_model, seed: int, hair: bool, look: str, resolution: int) -> dict:
+    """The default one-view fit of ``look``'s frontal render (ground-truth frame, true camera), from the
+    ceiling's coefficients and from the mean; each scored, with the fit's last total loss (no ground truth)."""
+    import copy
+
+    from bench_quality import render_head, score
+
+    from neuhead.api import fit_config
+    from neuhead.config import for_views
+    from neuhead.data.h3ds import default_views_configs
+    from neuhead.pipeline import prepare_prior
+    from neuhead.reconstruction import Reconstruction
+    from neuhead.train.fit import run_stages
+
+    scene, closed = render_head(seed, look, 24, 256, 512, hair=hair)
+    one = scene.subset(default_views_configs(scene)["1"])
+    cfg = for_views(fit_config("quick", prior.config.model, None, seed=0), 1)
+    out = {}
+    for start, model in (("from the ceiling", copy.deepcopy(ceiling_model)), ("from the mean", prepare_prior(prior.model))):
+        res = run_stages(one, cfg, model=model, progress=False)
+        mesh = Reconstruction(res.model, res.model.n_scenes - 1, one.to_world, "mm").extract_mesh(resolution)
+        last = [h[-1][1]["total"] for h in res.history.values() if h][-1]
+        out[start] = {**score(mesh, closed.scan(), one.to_world, closed), "loss": last}
+    return out
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import math
 import os
 from pathlib import Path
 
-from meshing.extract import EVAL_RESOLUTION, OUTPUT_RESOLUTION
+from meshing.extract import OUTPUT_RESOLUTION
 from neuhead.errors import InputError
 
 MIN_RESOLUTION = 32
@@ -37,7 +37,7 @@ def positive(option: str, value, what: str = "") -> None:
 
 def resolution(option: str, value) -> None:
     """A marching-cubes resolution: an integer >= ``MIN_RESOLUTION``."""
-    at_least(option, value, MIN_RESOLUTION, f" (cells per axis; {OUTPUT_RESOLUTION} is the default, {EVAL_RESOLUTION} for benchmarks)")
+    at_least(option, value, MIN_RESOLUTION, f" (cells per axis; {OUTPUT_RESOLUTION} is the default)")
 
 
 def device(name: str, option: str = "--device") -> str:

@@ -39,6 +39,11 @@ class MultiNeuS(nn.Module):
             params += layer.scene_parameters()
         return params
 
+    def shared_color_parameters(self) -> list[nn.Parameter]:
+        """The radiance network's weights that all scenes share (its scene-specific rows excluded)."""
+        ids = {id(p) for p in self.scene_parameters()}
+        return [p for p in self.rgb_net.parameters() if id(p) not in ids]
+
     def shared_parameters(self) -> list[nn.Parameter]:
         ids = {id(p) for p in self.scene_parameters()}
         return [p for p in self.parameters() if id(p) not in ids]

@@ -152,13 +152,17 @@ def peak_memory_mb() -> float:
 
 
 def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinement | None):
-    """Parameter groups of a stage. 'scene' stages move only ``scene_index``'s rows (the other scenes'
-    gradients are zeroed before each step, see ``_keep_scene_rows``)."""
+    """Parameter groups of a stage. 'scene' and 'scene+color' stages move only ``scene_index``'s rows of the
+    per-scene parameters (the other scenes' gradients are zeroed before each step, see ``_keep_scene_rows``);
+    'scene+color' moves the radiance network's shared weights too."""
     groups = []
     if stage.model_params == "all":
         groups.append({"params": list(model.parameters()), "lr": stage.lr, "name": "model"})
     elif stage.model_params == "scene":
         groups.append({"params": model.scene_parameters(), "lr": stage.lr, "name": "scene"})
+    elif stage.model_params == "scene+color":
+        groups.append({"params": model.scene_parameters() + model.shared_color_parameters(), "lr": stage.lr,
+                       "name": "scene+color"})
     if stage.moves_cameras and cam_ref is not None:
         groups.append({"params": list(cam_ref.parameters()), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
     return groups
@@ -323,12 +327,12 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     loss, logs = ray_batch_loss(fns, rays, rgb, mask, cfg.render, cfg.loss, run.gen, anneal=anneal, bg=bg)
     if run.cam_ref is not None and stage.moves_cameras:
         loss = loss + cfg.focal_penalty * (run.cam_ref.log_focal ** 2).sum()
-    if run.coeff_prior is not None and stage.model_params is not None:
+    if run.coeff_prior is not None and stage.moves_geometry:
         term = run.coeff_prior() * cfg.loss.coeff_prior
         loss = loss + term
         logs["coeff_prior"] = float(term.detach())
         logs["total"] += logs["coeff_prior"]
-    if run.anchor is not None and stage.model_params is not None:
+    if run.anchor is not None and stage.moves_geometry:
         pick = torch.randint(len(run.anchor), (cfg.loss.face_anchor_points,), generator=run.gen).to(run.device)
         term = cfg.loss.face_anchor * run.model.sdf(run.anchor[pick], run.scene_index).abs().mean()
         loss = loss + term
@@ -336,7 +340,7 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
         logs["total"] += logs["face_anchor"]
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    if stage.model_params == "scene":
+    if stage.model_params in ("scene", "scene+color"):
         _keep_scene_rows(run.model, run.scene_index)
     opt.step()
     return logs

@@ -86,3 +86,32 @@ def test_face_focus_only_for_placed_heads(sample_scene):
     assert f.shape == sample_scene.images.shape[:3] and 0 < f.mean() < 1
     with pytest.raises(ValueError, match="face_rays"):
         FitConfig(face_rays=1.5)
+
+
+def test_scene_color_stage_moves_the_new_scene_and_the_radiance_network_only(sample_scene):
+    """"scene+color": the fitted scene's own rows and every radiance weight move; the other scenes' rows and the
+    shared SDF weights stay exactly as they were."""
+    from neuhead.model.multineus import MultiNeuS
+    from neuhead.pipeline import prepare_prior
+
+    lowrank = ModelConfig(sdf_hidden=32, sdf_layers=2, sdf_skip=(), pe_freqs=2, feature_dim=8, rgb_hidden=16,
+                          rgb_layers=2, weight_norm=False, scene_kind="lowrank", rank=6, sdf_scene_layers=2,
+                          rgb_scene_layers=1)
+    model = prepare_prior(MultiNeuS(lowrank, n_scenes=4, seed=0))
+    k = model.n_scenes - 1
+    rows = [p.detach().clone() for p in model.scene_parameters()]
+    color = [p.detach().clone() for p in model.shared_color_parameters()]
+    color_ids = {id(p) for p in model.shared_color_parameters()}
+    sdf = [p.detach().clone() for p in model.shared_parameters() if id(p) not in color_ids]
+    assert color and sdf
+    cfg = FitConfig(model=lowrank, render=RenderConfig(n_samples=16, n_importance=16, up_sample_steps=2),
+                    batch_rays=64, stages=(StageConfig(name="s", params="scene+color+cameras", iters=3, lr=1e-2,
+                                                       warmup=0, cos_anneal_end=0),))
+    res = run_stages(sample_scene, cfg, model=model, progress=False)
+    for before, p in zip(rows, res.model.scene_parameters()):
+        assert torch.equal(p[:k].detach(), before[:k])
+    assert any(not torch.equal(p[k].detach(), b[k]) for b, p in zip(rows, res.model.scene_parameters()))
+    assert all(not torch.equal(p.detach(), b) for b, p in zip(color, res.model.shared_color_parameters()))
+    after = [p for p in res.model.shared_parameters() if id(p) not in {id(q) for q in res.model.shared_color_parameters()}]
+    assert all(torch.equal(p.detach(), b) for b, p in zip(sdf, after))
+    assert StageConfig(params="scene+color").moves_geometry and not StageConfig(params="cameras").moves_geometry
