@@ -111,13 +111,19 @@ def result_reconstruction(result: FitResult, cfg: FitConfig, report: dict | None
                           cfg.render, cams, report or {}, scene=result.scene)
 
 
+def is_photo(scene: Scene) -> bool:
+    """Whether ``scene`` is one photo without cameras (placed by ``data.photo``: its camera is guessed)."""
+    return scene.placement is not None and scene.placement.method == "photo"
+
+
 def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpoint_dir: str | Path | None = None,
         resume: bool = False, progress: bool = True, device: str = "cpu", on_stage_end=None) -> Reconstruction:
     """The one fit: ``scene`` from scratch (``prior`` None) or as a new scene of a copy of ``prior``
     (``prepare_prior``), following ``cfg.stages``; checkpoints in ``checkpoint_dir`` (resumable) if given.
     The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
-    those of ``for_views(cfg, len(scene))`` (with one view, a stage's ``params_one_view``)."""
-    cfg = for_views(cfg, len(scene))
+    those of ``for_views(cfg, len(scene), is_photo(scene))`` (with one view, a stage's ``params_one_view``; a photo
+    without cameras starts from its landmarks)."""
+    cfg = for_views(cfg, len(scene), is_photo(scene))
     shape = anchor = None
     if prior is not None and cfg.scene_init == "landmarks" and _detections(scene):
         shape = scene_face_shape(scene)  # deterministic: a resumed fit finds the same face
@@ -148,7 +154,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     """``fit`` with its checkpoint in ``out_dir``, then every output file (``write_outputs``, previews,
     report.json, the final checkpoint)."""
     out_dir = check_writable_dir(out_dir)
-    cfg = for_views(cfg, len(scene))  # as ``fit`` does, so that report.json holds the stages that ran
+    cfg = for_views(cfg, len(scene), is_photo(scene))  # as ``fit`` does, so that report.json holds the stages that ran
     t_start = time.perf_counter()
     recon = fit(scene, cfg, prior, checkpoint_dir=out_dir, resume=resume, progress=progress, device=device)
 

@@ -36,3 +36,19 @@ def test_the_landmark_start_is_for_one_view_only():
     assert for_views(three, 3) == three
     with pytest.raises(ValueError, match="landmark_views"):
         FitConfig(landmark_views=0)
+
+
+def test_a_photo_without_cameras_starts_from_its_landmarks():
+    from dataclasses import replace
+
+    from neuhead.config import FitConfig
+
+    cfg = PRIOR_FIT_PRESETS["quick"]
+    photo = for_views(cfg, 1, photo=True)
+    assert photo.scene_init == "landmarks" and photo.loss.face_anchor == cfg.photo_face_anchor > 0
+    assert for_views(photo, 1, photo=True) == photo  # idempotent
+    assert for_views(cfg, 1).scene_init == "mean"  # a one-view folder with its camera: the mean start
+    off = replace(cfg, photo_face_anchor=0.0)
+    assert for_views(off, 1, photo=True) == for_views(off, 1)
+    with pytest.raises(ValueError, match="photo_face_anchor"):
+        FitConfig(photo_face_anchor=-1.0)

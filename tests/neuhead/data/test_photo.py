@@ -211,3 +211,24 @@ def test_solve_pose_recovers_an_exact_camera():
     uvw = (ref @ w2c[:3, :3].T + w2c[:3, 3]) @ K.T
     got, rms = solve_pose(uvw[:, :2] / uvw[:, 2:], K)
     assert rms < 1e-6 and np.abs(got - c2w).max() < 1e-4
+
+
+def test_a_photo_fit_starts_from_its_landmarks(heads):
+    """A photo without cameras is fitted from the landmark start with the face anchor (``photo_face_anchor``):
+    the report holds the fitted face and the stages log the anchor; ``photo_face_anchor=0`` starts at the mean."""
+    from dataclasses import replace
+
+    from neuhead.api import fit_config
+    from neuhead.data.photo import photo_placement
+    from neuhead.pipeline import fit, is_photo
+    from neuhead.prior import load_prior
+
+    scene = photo_placement(load_photo(heads[2][0].images[0], size=96))
+    assert is_photo(scene)
+    prior = load_prior()
+    cfg = replace(fit_config("quick", prior.config.model, 4, seed=0), scene_init_iters=10)
+    recon = fit(scene, cfg, prior.model, progress=False)
+    assert recon.report["face_shape"]["points"] > 200
+    assert recon.report["stages"]["stage1"]["final"]["face_anchor"] > 0
+    off = fit(scene, replace(cfg, photo_face_anchor=0.0), prior.model, progress=False)
+    assert "face_shape" not in off.report and "face_anchor" not in off.report["stages"]["stage1"]["final"]
