@@ -215,7 +215,7 @@ class FitConfig:
     photo_face_anchor: float = 1.0
     """a photo without cameras (placement method "photo": the camera is guessed, not given) starts from the landmarks
     (``scene_init="landmarks"``) with this face anchor weight (``LossConfig.face_anchor``), applied by ``for_views``;
-    0 = as any other one-view scene. Six heads through the photo path (README "Quality"): 1.47 / 2.72 mm against
+    0 = as any other one-view scene. Six heads through the photo path (README "Quality"): 1.46 / 2.72 mm against
     1.58 / 2.93 from the mean start, the whole head better on all six, the face on three (one level, two worse)"""
     face_rays: float = 0.0
     """fraction of every ray batch drawn from the face: the pixels whose ray passes within ``face_radius`` of
