@@ -450,7 +450,8 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
         batch_rays=256,
         loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)
         # the landmark start + face anchor (--set scene_init=landmarks --set loss.face_anchor=1.0) is not the
-        # default: on six heads it was worse on the train look and level on the other (README "Quality")
+        # default for scenes with cameras: on six heads it was worse on the train look and level on the other; a
+        # photo without cameras gets it through photo_face_anchor (for_views), where it won (README "Quality")
         checkpoint_every=200,
     ),
 }

@@ -128,12 +128,13 @@ def image_fits(prior, ceiling_model, seed: int, hair: bool, look: str, resolutio
     scene, closed = render_head(seed, look, 24, 256, 512, hair=hair)
     one = scene.subset(default_views_configs(scene)["1"])
     cfg = for_views(fit_config("quick", prior.config.model, None, seed=0), 1)
+    gt = closed.scan()  # once: the visibility ray casting is the same for both starts
     out = {}
     for start, model in (("from the ceiling", copy.deepcopy(ceiling_model)), ("from the mean", prepare_prior(prior.model))):
         res = run_stages(one, cfg, model=model, progress=False)
         mesh = Reconstruction(res.model, res.model.n_scenes - 1, one.to_world, "mm").extract_mesh(resolution)
         last = [h[-1][1]["total"] for h in res.history.values() if h][-1]
-        out[start] = {**score(mesh, closed.scan(), one.to_world, closed), "loss": last}
+        out[start] = {**score(mesh, gt, one.to_world, closed), "loss": last}
     return out
 
 
