@@ -132,6 +132,17 @@ def meshed_field(geo, to_world, resolution: int):
                         MeshConfig(grid=GridConfig(resolution=resolution)))
 
 
+def frame_error(gt_to_world: np.ndarray, to_world: np.ndarray) -> dict[str, float]:
+    """How far a fit's unit frame is from the ground-truth canonical frame (both unit -> world): the rotation
+    angle (deg), pitch and yaw (deg) and the scale of ``inv(gt_to_world) @ to_world``. Scoring only."""
+    E = np.linalg.inv(gt_to_world) @ to_world
+    s = float(np.cbrt(np.linalg.det(E[:3, :3])))
+    R = E[:3, :3] / s
+    angle = float(np.degrees(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1))))
+    return {"deg": angle, "pitch": float(np.degrees(np.arctan2(R[2, 1], R[2, 2]))),
+            "yaw": float(np.degrees(np.arcsin(np.clip(-R[2, 0], -1, 1)))), "scale": s}
+
+
 def render_head(seed: int, look: str, n_views: int, res: int, other_res: int, hair: bool = True):
     from neuhead.data.synthetic.scene import SynthConfig, make_head_scene
 
@@ -205,7 +216,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_quality_"))
     neutral = neutral_geometry()
 
-    def prior_fit(scene, row_key, row, stage1_too=False, lm_to_world=None):
+    def prior_fit(scene, row_key, row, stage1_too=False, lm_to_world=None, gt_to_world=None):
         lm_to_world = scene.to_world if lm_to_world is None else lm_to_world
         cfg = prior_cfg
         stage1 = {}
@@ -223,6 +234,8 @@ def main() -> None:
             row["stage1"] = score(stage1["mesh"], gt, lm_to_world, gt_closed)
         mesh = recon.extract_mesh(a.resolution)
         row[row_key] = score(mesh, gt, lm_to_world, gt_closed)
+        if gt_to_world is not None:  # the frame after the fit's head pose (the placement's correction)
+            row[f"{row_key}_frame"] = frame_error(gt_to_world, recon.to_world)
         if a.compare_resolution is not None and row_key == "full":
             row["full_lowres"] = score(recon.extract_mesh(a.compare_resolution), gt, lm_to_world, gt_closed)
         return mesh
@@ -275,7 +288,10 @@ def main() -> None:
                 if a.before and vc != "photo":
                     # scored with the estimated landmarks: the file frame knows none
                     prior_fit(load_input(folder, frame="file"), "before", row, lm_to_world=placed.to_world)
-                mesh = prior_fit(placed, "full", row, stage1_too=True)
+                if vc != "photo":  # a photo's world is its guessed camera's, not the render's
+                    row["placed_frame"] = frame_error(scene.to_world, placed.to_world)
+                mesh = prior_fit(placed, "full", row, stage1_too=True,
+                                 gt_to_world=scene.to_world if vc != "photo" else None)
                 mesh.export(a.out / f"head{seed}_{look}_v{vc}_full.ply")
                 if a.gt_frame and vc != "photo":
                     prior_fit(scene.subset(views), "full_gtframe", row)

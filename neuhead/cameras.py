@@ -173,10 +173,15 @@ def so3_exp(w: torch.Tensor) -> torch.Tensor:
 
 
 class CameraRefinement(torch.nn.Module):
-    """Per-camera pose and focal corrections, zero-initialised (identity).
+    """Per-camera pose and focal corrections and one head pose shared by all cameras, zero-initialised (identity).
 
-    ``R = R0 exp([ω]x)`` (rotation update in the camera frame), ``t = t0 + δt``, ``f = f0 exp(δ)``.
-    ``forward(K0 (n,3,3), c2w0 (n,4,4)) -> (K, c2w)`` differentiable in ω, δt, δ.
+    ``R = R0 exp([ω]x)`` (rotation update in the camera frame), ``t = t0 + δt``, ``f = f0 exp(δ)``; then every
+    camera is moved by the head pose ``G = [exp([ω_h]x) | δt_h]`` about the unit frame's origin (the canonical
+    head centre): ``c2w = G @ c2w``. ``G`` is the placement's correction, the same for every view, so a few
+    degrees of a wrong head orientation can be undone by orbiting all cameras together (the per-camera terms
+    would have to move a rotation and a translation in step). Its parameters get their own learning rate
+    (``StageConfig.head_pose_lr_ratio``; 0 leaves them at identity).
+    ``forward(K0 (n,3,3), c2w0 (n,4,4)) -> (K, c2w)`` differentiable in ω, δt, δ, ω_h, δt_h.
     """
 
     def __init__(self, n_cameras: int) -> None:
@@ -184,10 +189,23 @@ class CameraRefinement(torch.nn.Module):
         self.rotation = torch.nn.Parameter(torch.zeros(n_cameras, 3, dtype=torch.float64))
         self.translation = torch.nn.Parameter(torch.zeros(n_cameras, 3, dtype=torch.float64))
         self.log_focal = torch.nn.Parameter(torch.zeros(n_cameras, dtype=torch.float64))
+        self.head_rotation = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+        self.head_translation = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+
+    def camera_parameters(self) -> list[torch.nn.Parameter]:
+        """The per-camera corrections (pose and focal)."""
+        return [self.rotation, self.translation, self.log_focal]
+
+    def head_parameters(self) -> list[torch.nn.Parameter]:
+        """The head pose shared by every camera."""
+        return [self.head_rotation, self.head_translation]
 
     def forward(self, K0: torch.Tensor, c2w0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         R = c2w0[:, :3, :3] @ so3_exp(self.rotation.to(c2w0.dtype))
         t = c2w0[:, :3, 3] + self.translation.to(c2w0.dtype)
+        Rh = so3_exp(self.head_rotation.to(c2w0.dtype)[None])[0]
+        th = self.head_translation.to(c2w0.dtype)
+        R, t = Rh @ R, t @ Rh.T + th
         bottom = c2w0[:, 3:, :]
         c2w = torch.cat([torch.cat([R, t[:, :, None]], 2), bottom], 1)
         scale = torch.exp(self.log_focal.to(K0.dtype))[:, None, None]
@@ -195,6 +213,22 @@ class CameraRefinement(torch.nn.Module):
         E[:2, :2] = 1.0  # fx, skew, fy scale; the principal point does not
         K = K0 * (1.0 + (scale - 1.0) * E)
         return K, c2w
+
+    @torch.no_grad()
+    def head_pose(self) -> np.ndarray:
+        """(4, 4) the head pose ``G`` (float64): the fitted frame's cameras are ``G @`` the placed ones, so the
+        scene's ``to_world`` becomes ``to_world @ inv(G)`` to keep the input's cameras where they were."""
+        G = np.eye(4)
+        G[:3, :3] = so3_exp(self.head_rotation.detach().double().cpu()[None])[0].numpy()
+        G[:3, 3] = self.head_translation.detach().double().cpu().numpy()
+        return G
+
+    def load_state_dict(self, state, strict: bool = True, assign: bool = False):
+        """As ``Module.load_state_dict``; a state saved before the head pose existed loads with it at identity."""
+        state = dict(state)
+        for name in ("head_rotation", "head_translation"):
+            state.setdefault(name, torch.zeros(3, dtype=torch.float64))
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
     @torch.no_grad()
     def apply_to(self, cams: Cameras) -> Cameras:

@@ -158,6 +158,9 @@ class StageConfig:
     """plateau schedule: stop the stage after this many lr drops"""
     camera_lr_ratio: float = 0.1
     """learning rate of camera refinement relative to lr"""
+    head_pose_lr_ratio: float = 0.0
+    """learning rate of the head pose shared by every camera (``cameras.CameraRefinement``: the placement's
+    correction) relative to lr, in camera-moving stages; 0 = the head pose stays as placed"""
     cos_anneal_end: int = 50_000
     """NeuS cos-annealing iterations (0 = off)"""
 
@@ -166,6 +169,8 @@ class StageConfig:
             value = getattr(self, name)
             if value not in STAGE_PARAMS and not (name == "params_one_view" and value is None):
                 raise ValueError(f"StageConfig.{name} must be one of {sorted(STAGE_PARAMS)}, got {value!r}")
+        if not self.head_pose_lr_ratio >= 0:
+            raise ValueError(f"StageConfig.head_pose_lr_ratio must be >= 0, got {self.head_pose_lr_ratio!r}")
 
     @property
     def model_params(self) -> Literal["all", "scene", "scene+color"] | None:
@@ -212,11 +217,19 @@ class FitConfig:
     """``scene_init="landmarks"`` (and the face anchor) for scenes of at most this many views; with more the
     fit starts at the mean without the anchor (``for_views``): on a three-view head the landmark fit of all
     views started 2.07 mm off on the face (one view: 1.10) and the anchor held it there (README "Quality")"""
+    head_pose_views: int = 2
+    """the head pose shared by all cameras (``StageConfig.head_pose_lr_ratio``) moves only for scenes of at least
+    this many views (``for_views``): with three views it halved the placement's rotation error and won the face on
+    the acceptance heads; with one view it was level or worse (assets/prior/MODEL_CARD.md, "The head pose")"""
     photo_face_anchor: float = 1.0
     """a photo without cameras (placement method "photo": the camera is guessed, not given) starts from the landmarks
     (``scene_init="landmarks"``) with this face anchor weight (``LossConfig.face_anchor``), applied by ``for_views``;
     0 = as any other one-view scene. Six heads through the photo path (README "Quality"): 1.46 / 2.72 mm against
     1.58 / 2.93 from the mean start, the whole head better on all six, the face on three (one level, two worse)"""
+    scene_subspace: int = 0
+    """fitting on a prior: keep the new scene's SDF coefficients in the training scenes' first this-many principal
+    directions in the stages that move only the scene's own rows (``model.subspace.CoefficientSubspace``,
+    projected after every step); 0 = free"""
     face_rays: float = 0.0
     """fraction of every ray batch drawn from the face: the pixels whose ray passes within ``face_radius`` of
     the canonical nose tip (heads placed in the canonical frame only; 0 = every pixel alike)"""
@@ -228,10 +241,14 @@ class FitConfig:
             raise ValueError(f"FitConfig.scene_init must be 'mean', 'base' or 'landmarks', got {self.scene_init!r}")
         if not 0.0 <= self.face_rays <= 1.0:
             raise ValueError(f"FitConfig.face_rays must be in [0, 1], got {self.face_rays!r}")
+        if self.head_pose_views < 1:
+            raise ValueError(f"FitConfig.head_pose_views must be >= 1, got {self.head_pose_views!r}")
         if self.landmark_views < 1:
             raise ValueError(f"FitConfig.landmark_views must be >= 1, got {self.landmark_views!r}")
         if not self.photo_face_anchor >= 0:
             raise ValueError(f"FitConfig.photo_face_anchor must be >= 0, got {self.photo_face_anchor!r}")
+        if self.scene_subspace < 0:
+            raise ValueError(f"FitConfig.scene_subspace must be >= 0, got {self.scene_subspace!r}")
         if not self.face_radius > 0:
             raise ValueError(f"FitConfig.face_radius must be > 0, got {self.face_radius!r}")
 
@@ -277,11 +294,14 @@ def for_views(cfg: FitConfig, n_views: int, photo: bool = False) -> FitConfig:
     """The config a scene of ``n_views`` views is fitted with: with one view, each stage's
     ``params_one_view`` (where set) replaces its ``params``; with more than ``landmark_views`` views the
     landmark start becomes the mean start and the face anchor is off; a ``photo`` (one image without cameras,
-    placement method "photo") starts from the landmarks with ``photo_face_anchor`` (when > 0). Idempotent."""
+    placement method "photo") starts from the landmarks with ``photo_face_anchor`` (when > 0); with fewer than
+    ``head_pose_views`` views the head pose stays as placed (every stage's ``head_pose_lr_ratio`` 0). Idempotent."""
     if photo and cfg.photo_face_anchor > 0 and n_views == 1:
         cfg = replace(cfg, scene_init="landmarks", loss=replace(cfg.loss, face_anchor=cfg.photo_face_anchor))
     if n_views > cfg.landmark_views and cfg.scene_init == "landmarks":
         cfg = replace(cfg, scene_init="mean", loss=replace(cfg.loss, face_anchor=0.0))
+    if n_views < cfg.head_pose_views:
+        cfg = replace(cfg, stages=tuple(replace(s, head_pose_lr_ratio=0.0) for s in cfg.stages))
     if n_views != 1:
         return cfg
     return replace(cfg, stages=tuple(s if s.params_one_view is None else
@@ -441,11 +461,14 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
             # not on the six-head acceptance run's other look (README "Quality"). With one view, stage 2 moves only
             # the new scene's parameters (+ cameras): on six heads that beat the all-weights stage 2 on both looks,
             # while with three views the all-weights stage 2 was the better one (README "Quality")
+            # the head pose shared by all cameras moves at the stage's own rate, with two or more views only
+            # (FitConfig.head_pose_views): on the six acceptance heads, three views, it halved the placement's
+            # rotation error and won the face on five (1.08 -> 1.02 mm median; assets/prior/MODEL_CARD.md)
             StageConfig(name="stage1", params="scene+cameras", iters=300, lr=1e-3, warmup=0, schedule="plateau",
-                        plateau_patience=100, early_stop_drops=3, cos_anneal_end=0),
+                        plateau_patience=100, early_stop_drops=3, cos_anneal_end=0, head_pose_lr_ratio=1.0),
             StageConfig(name="stage2", params="all+cameras", params_one_view="scene+cameras", iters=300, lr=3e-4,
                         warmup=0, schedule="plateau",
-                        plateau_patience=300, early_stop_drops=3, cos_anneal_end=0),
+                        plateau_patience=300, early_stop_drops=3, cos_anneal_end=0, head_pose_lr_ratio=1.0),
         ),
         batch_rays=256,
         loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)

@@ -27,8 +27,8 @@ from neuhead.io import atomic_path, check_writable_dir, write_json
 from neuhead.model.multineus import MultiNeuS
 from neuhead.reconstruction import Reconstruction
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
-from neuhead.train.fit import (CHECKPOINT_NAME, FitResult, init_scene_to_base, init_scene_to_shape, peak_memory_mb,
-                               run_stages)
+from neuhead.train.fit import (CHECKPOINT_NAME, FitResult, fitted_to_world, init_scene_to_base, init_scene_to_shape,
+                               peak_memory_mb, run_stages)
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ def result_reconstruction(result: FitResult, cfg: FitConfig, report: dict | None
     cams = result.scene.cameras
     if result.cameras_refined is not None:
         cams = result.cameras_refined.apply_to(cams)
-    return Reconstruction(result.model, result.scene_index, np.asarray(result.scene.to_world), result.scene.units,
-                          cfg.render, cams, report or {}, scene=result.scene)
+    return Reconstruction(result.model, result.scene_index, fitted_to_world(result.scene, result.cameras_refined),
+                          result.scene.units, cfg.render, cams, report or {}, scene=result.scene)
 
 
 def is_photo(scene: Scene) -> bool:

@@ -35,6 +35,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=None, help="Adam rate (default 1e-3, 3e-4 with --all-weights)")
     ap.add_argument("--all-weights", action="store_true")
     ap.add_argument("--resolution", type=int, default=256)
+    ap.add_argument("--subspace", type=int, default=0, metavar="K",
+                    help="keep the new scene's SDF coefficients in the training scenes' first K principal "
+                         "directions (neuhead.model.subspace; 0: free)")
     ap.add_argument("--out", type=Path, default=None, help="write the rows here as JSON")
     ap.add_argument("--image-fit", default="", metavar="LOOKS",
                     help="comma-separated looks (train, other) to image-fit from the ceiling and from the mean")
@@ -45,6 +48,8 @@ def main() -> None:
         raise SystemExit(f"--steps {a.steps!r}: expected comma-separated integers, e.g. 0,1500") from None
     if not steps or steps[0] < 0 or a.heads < 1:
         raise SystemExit("--steps must be >= 0 and --heads >= 1")
+    if a.subspace < 0 or (a.subspace and a.all_weights):
+        raise SystemExit("--subspace must be >= 0 and cannot go with --all-weights")
     if (a.lr is not None and not a.lr > 0) or a.resolution < 16:
         raise SystemExit("--lr must be > 0 and --resolution >= 16")
     looks = [x for x in a.image_fit.split(",") if x]
@@ -58,6 +63,7 @@ def main() -> None:
 
     from neuhead.config import GeometryLossConfig
     from neuhead.data.synthetic.geometry import head_geometry
+    from neuhead.model.subspace import CoefficientSubspace
     from neuhead.pipeline import prepare_prior
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
@@ -79,6 +85,9 @@ def main() -> None:
         samples = GeometrySampler(head_geometry(seed, hair=hair))
         model = prepare_prior(prior.model)
         k = model.n_scenes - 1
+        sub = CoefficientSubspace(model, k, a.subspace) if a.subspace else None
+        if sub is not None and h == 0:
+            print(f"subspace: {a.subspace} directions, {sub.explained:.0%} of the training coefficients' variance")
         opt = torch.optim.Adam(list(model.parameters()) if a.all_weights else model.scene_parameters(), lr=lr)
         gen = torch.Generator().manual_seed(0)
         row, done, t0 = {"seed": seed, "hair": hair}, 0, time.perf_counter()
@@ -90,6 +99,8 @@ def main() -> None:
                 if not a.all_weights:
                     _keep_scene_rows(model, k)
                 opt.step()
+                if sub is not None:
+                    sub.project()
                 done += 1
             mesh = Reconstruction(model, k, scene.to_world, "mm").extract_mesh(a.resolution)
             row[str(target)] = score(mesh, gt, scene.to_world, closed)
@@ -98,7 +109,7 @@ def main() -> None:
                   f"{sc['face_closed']:.2f} / {sc['head_closed']:.2f}), ICP scale {sc['icp_scale']:.3f}, "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
         for look in looks:
-            row[f"image_{look}"] = image_fits(prior, model, seed, hair, look, a.resolution)
+            row[f"image_{look}"] = image_fits(prior, model, seed, hair, look, a.resolution, a.subspace)
             print(f"{seed} {look} look, image fit: " + ", ".join(
                 f"{start} {r['face']:.2f} / {r['head']:.2f} (loss {r['loss']:.4f})"
                 for start, r in row[f"image_{look}"].items()), flush=True)
@@ -111,10 +122,12 @@ def main() -> None:
         a.out.write_text(json.dumps(rows, indent=1))
 
 
-def image_fits(prior, ceiling_model, seed: int, hair: bool, look: str, resolution: int) -> dict:
+def image_fits(prior, ceiling_model, seed: int, hair: bool, look: str, resolution: int, subspace: int = 0) -> dict:
     """The default one-view fit of ``look``'s frontal render (ground-truth frame, true camera), from the
-    ceiling's coefficients and from the mean; each scored, with the fit's last total loss (no ground truth)."""
+    ceiling's coefficients and from the mean; each scored, with the fit's last total loss (no ground truth).
+    ``subspace``: the fit's ``FitConfig.scene_subspace``."""
     import copy
+    from dataclasses import replace
 
     from bench_quality import render_head, score
 
@@ -127,7 +140,7 @@ def image_fits(prior, ceiling_model, seed: int, hair: bool, look: str, resolutio
 
     scene, closed = render_head(seed, look, 24, 256, 512, hair=hair)
     one = scene.subset(default_views_configs(scene)["1"])
-    cfg = for_views(fit_config("quick", prior.config.model, None, seed=0), 1)
+    cfg = replace(for_views(fit_config("quick", prior.config.model, None, seed=0), 1), scene_subspace=subspace)
     gt = closed.scan()  # once: the visibility ray casting is the same for both starts
     out = {}
     for start, model in (("from the ceiling", copy.deepcopy(ceiling_model)), ("from the mean", prepare_prior(prior.model))):

@@ -24,6 +24,7 @@ from neuhead.config import FitConfig, StageConfig, to_dict
 from neuhead.data.scene import Scene
 from neuhead.losses import CoefficientPrior, solid_terms, total_loss
 from neuhead.model.multineus import MultiNeuS
+from neuhead.model.subspace import CoefficientSubspace
 from neuhead.render import background_color, model_fns, render_rays
 from neuhead.train.checkpoint import (Checkpoint, load_checkpoint, load_optimizer, optimizer_tensors,
                                       save_checkpoint)
@@ -164,7 +165,10 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinemen
         groups.append({"params": model.scene_parameters() + model.shared_color_parameters(), "lr": stage.lr,
                        "name": "scene+color"})
     if stage.moves_cameras and cam_ref is not None:
-        groups.append({"params": list(cam_ref.parameters()), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
+        groups.append({"params": cam_ref.camera_parameters(), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
+        if stage.head_pose_lr_ratio > 0:
+            groups.append({"params": cam_ref.head_parameters(), "lr": stage.lr * stage.head_pose_lr_ratio,
+                           "name": "head_pose"})
     return groups
 
 
@@ -186,6 +190,7 @@ class _Run:
     ckpt_path: Path | None
     device: str
     coeff_prior: CoefficientPrior | None = None
+    subspace: CoefficientSubspace | None = None
     anchor: torch.Tensor | None = None
     """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
 
@@ -247,11 +252,15 @@ def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: i
     refine = any(s.moves_cameras for s in cfg.stages)
     index = model.n_scenes - 1 if scene_index is None else scene_index
     coeff = CoefficientPrior(model, index, cfg.loss.coeff_prior_ridge) if cfg.loss.coeff_prior > 0 else None
-    return _Run(scene, cfg, model, index, CameraRefinement(len(scene)).to(device) if refine else None,
+    subspace = CoefficientSubspace(model, index, cfg.scene_subspace) if cfg.scene_subspace > 0 else None
+    run = _Run(scene, cfg, model, index, CameraRefinement(len(scene)).to(device) if refine else None,
                 torch.as_tensor(scene.cameras.K, device=device), torch.as_tensor(scene.cameras.c2w, device=device),
                 PixelSampler(scene, device, face_focus(scene, cfg.face_radius) if cfg.face_rays > 0 else None,
                              cfg.face_rays), gen, {s.name: [] for s in cfg.stages},
-                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None)
+                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None, subspace)
+    if subspace is not None:
+        subspace.project()  # a start away from the mean (landmarks, base) is moved into the subspace too
+    return run
 
 
 def face_focus(scene: Scene, radius: float) -> np.ndarray | None:
@@ -317,8 +326,9 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     """One optimisation step: learning rates, a ray batch at the (refined) cameras, its loss, backward
     (other scenes' rows masked in scene-only stages), Adam."""
     cfg = run.cfg
+    ratio = {"cameras": stage.camera_lr_ratio, "head_pose": stage.head_pose_lr_ratio}
     for g in opt.param_groups:
-        g["lr"] = stage.lr * (stage.camera_lr_ratio if g.get("name") == "cameras" else 1.0) * lr_scale
+        g["lr"] = stage.lr * ratio.get(g.get("name"), 1.0) * lr_scale
     cam, u, v, rgb, mask = run.sampler.sample(cfg.batch_rays, run.gen)
     K, c2w = run.cam_ref(run.K0, run.c2w0) if run.cam_ref is not None else (run.K0, run.c2w0)
     rays = make_rays(K, c2w, cam, u, v)
@@ -343,6 +353,8 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     if stage.model_params in ("scene", "scene+color"):
         _keep_scene_rows(run.model, run.scene_index)
     opt.step()
+    if run.subspace is not None and stage.model_params in ("scene", "scene+color"):
+        run.subspace.project()
     return logs
 
 
@@ -432,6 +444,13 @@ def _keep_scene_rows(model: MultiNeuS, scene_index: int) -> None:
             p.grad[scene_index] = keep
 
 
+def fitted_to_world(scene: Scene, cam_ref: CameraRefinement | None) -> np.ndarray:
+    """The fitted frame's unit -> world map: the scene's ``to_world``, with the head pose undone (the head pose
+    moved every camera about the head, so the head, not the input's cameras, moved in the world)."""
+    to_world = np.asarray(scene.to_world, dtype=np.float64)
+    return to_world if cam_ref is None else to_world @ np.linalg.inv(cam_ref.head_pose())
+
+
 def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iteration, history, plateau) -> None:
     opt_t, opt_meta = optimizer_tensors(opt)
     extra = dict(opt_t)
@@ -443,7 +462,7 @@ def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iterat
         "config": to_dict(cfg),
         "n_scenes": model.n_scenes,
         "scene_index": scene_index,
-        "to_world": np.asarray(scene.to_world).tolist(),
+        "to_world": fitted_to_world(scene, cam_ref).tolist(),
         "world_units": scene.units,
         "stage": stage,
         "iteration": iteration,

@@ -52,3 +52,18 @@ def test_a_photo_without_cameras_starts_from_its_landmarks():
     assert for_views(off, 1, photo=True) == for_views(off, 1)
     with pytest.raises(ValueError, match="photo_face_anchor"):
         FitConfig(photo_face_anchor=-1.0)
+
+
+def test_the_head_pose_moves_with_two_or_more_views_only():
+    from neuhead.config import FitConfig
+
+    cfg = PRIOR_FIT_PRESETS["quick"]
+    assert cfg.head_pose_views == 2 and all(s.head_pose_lr_ratio > 0 for s in cfg.stages)
+    assert all(s.head_pose_lr_ratio == 0 for s in for_views(cfg, 1).stages)
+    assert all(s.head_pose_lr_ratio == 0 for s in for_views(cfg, 1, photo=True).stages)
+    assert for_views(cfg, 3).stages == cfg.stages
+    assert for_views(for_views(cfg, 1), 1) == for_views(cfg, 1)
+    with pytest.raises(ValueError, match="head_pose_views"):
+        FitConfig(head_pose_views=0)
+    with pytest.raises(ValueError, match="head_pose_lr_ratio"):
+        StageConfig(head_pose_lr_ratio=-1.0)

@@ -54,3 +54,46 @@ def test_refinement_halves_a_3_degree_2_percent_error():
     assert after[1] <= 0.5 * before[1], (before, after)  # image-space error at least halved
     # focal and distance are nearly interchangeable for a small object: focal must not drift further
     assert after[2] <= 1.5 * before[2], (before, after)
+
+
+def test_the_head_pose_moves_every_camera_about_the_origin_and_keeps_the_input_cameras_in_the_world():
+    import torch
+
+    from neuhead.cameras import CameraRefinement
+    from neuhead.pipeline import result_reconstruction
+    from neuhead.train.fit import FitResult
+
+    scene = make_sample_scene(n_views=3, res=16, seed=1)
+    ref = CameraRefinement(len(scene))
+    with torch.no_grad():
+        ref.head_rotation.copy_(torch.tensor([0.1, -0.05, 0.02], dtype=torch.float64))
+        ref.head_translation.copy_(torch.tensor([0.02, 0.0, -0.03], dtype=torch.float64))
+    G = ref.head_pose()
+    assert np.allclose(G[:3, :3] @ G[:3, :3].T, np.eye(3)) and np.isclose(np.degrees(np.linalg.norm([0.1, -0.05, 0.02])),
+                                                                             np.degrees(np.arccos((np.trace(G[:3, :3]) - 1) / 2)))
+    moved = ref.apply_to(scene.cameras)
+    assert np.allclose(moved.c2w, G @ scene.cameras.c2w)  # the per-camera terms are zero: G alone
+    assert np.allclose(moved.K, scene.cameras.K)
+    # the fit's frame absorbs G: the refined cameras, taken to the world, are the input's own cameras
+    result = FitResult(model=None, scene_index=0, scene=scene, cameras_refined=ref)
+    recon = result_reconstruction(result, CFG)
+    world = moved.transformed(recon.to_world)
+    assert np.allclose(world.c2w, scene.world_cameras().c2w, atol=1e-9)
+    # a state saved before the head pose existed loads at identity
+    old = {k: v for k, v in ref.state_dict().items() if not k.startswith("head_")}
+    fresh = CameraRefinement(len(scene))
+    fresh.load_state_dict(old)
+    assert np.allclose(fresh.head_pose(), np.eye(4))
+
+
+def test_the_head_pose_only_moves_when_its_rate_is_set():
+    from neuhead.cameras import CameraRefinement
+    from neuhead.train.fit import _stage_params
+
+    ref = CameraRefinement(2)
+    off = StageConfig(params="cameras")
+    on = StageConfig(params="cameras", head_pose_lr_ratio=0.5, lr=1e-3)
+    assert [g["name"] for g in _stage_params(None, off, ref)] == ["cameras"]
+    groups = {g["name"]: g for g in _stage_params(None, on, ref)}
+    assert groups["head_pose"]["lr"] == 5e-4 and len(groups["head_pose"]["params"]) == 2
+    assert all(p is not q for p in groups["cameras"]["params"] for q in groups["head_pose"]["params"])
