@@ -463,7 +463,7 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
             # while with three views the all-weights stage 2 was the better one (README "Quality")
             # the head pose shared by all cameras moves at the stage's own rate, with two or more views only
             # (FitConfig.head_pose_views): on the six acceptance heads, three views, it halved the placement's
-            # rotation error and won the face on five (1.08 -> 1.02 mm median; assets/prior/MODEL_CARD.md)
+            # rotation error and won the face on five (1.08 -> 1.01 mm median; assets/prior/MODEL_CARD.md)
             StageConfig(name="stage1", params="scene+cameras", iters=300, lr=1e-3, warmup=0, schedule="plateau",
                         plateau_patience=100, early_stop_drops=3, cos_anneal_end=0, head_pose_lr_ratio=1.0),
             StageConfig(name="stage2", params="all+cameras", params_one_view="scene+cameras", iters=300, lr=3e-4,
