@@ -244,7 +244,8 @@ def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, sce
 def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: int | None,
            out_dir: str | Path | None, device: str) -> _Run:
     """The model on ``device`` (fresh from ``cfg.model`` when None), a zero camera refinement if any stage
-    moves the cameras, the scene's pixels as tensors, the seeded generator."""
+    moves the cameras, the scene's pixels as tensors, the seeded generator, the coefficient prior and subspace
+    when the config asks for them."""
     gen = torch.Generator().manual_seed(cfg.seed)
     if model is None:
         model = MultiNeuS(cfg.model, n_scenes=1, seed=cfg.seed)
@@ -254,10 +255,10 @@ def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: i
     coeff = CoefficientPrior(model, index, cfg.loss.coeff_prior_ridge) if cfg.loss.coeff_prior > 0 else None
     subspace = CoefficientSubspace(model, index, cfg.scene_subspace) if cfg.scene_subspace > 0 else None
     run = _Run(scene, cfg, model, index, CameraRefinement(len(scene)).to(device) if refine else None,
-                torch.as_tensor(scene.cameras.K, device=device), torch.as_tensor(scene.cameras.c2w, device=device),
-                PixelSampler(scene, device, face_focus(scene, cfg.face_radius) if cfg.face_rays > 0 else None,
-                             cfg.face_rays), gen, {s.name: [] for s in cfg.stages},
-                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None, subspace)
+               torch.as_tensor(scene.cameras.K, device=device), torch.as_tensor(scene.cameras.c2w, device=device),
+               PixelSampler(scene, device, face_focus(scene, cfg.face_radius) if cfg.face_rays > 0 else None,
+                            cfg.face_rays), gen, {s.name: [] for s in cfg.stages},
+               Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None, subspace)
     if subspace is not None:
         subspace.project()  # a start away from the mean (landmarks, base) is moved into the subspace too
     return run
