@@ -97,3 +97,18 @@ def test_the_head_pose_only_moves_when_its_rate_is_set():
     groups = {g["name"]: g for g in _stage_params(None, on, ref)}
     assert groups["head_pose"]["lr"] == 5e-4 and len(groups["head_pose"]["params"]) == 2
     assert all(p is not q for p in groups["cameras"]["params"] for q in groups["head_pose"]["params"])
+
+
+def test_a_checkpoint_keeps_the_frame_the_head_pose_fitted(tmp_path):
+    from neuhead.reconstruction import load_reconstruction
+    from neuhead.train.fit import CHECKPOINT_NAME, fitted_to_world
+
+    scene = make_sample_scene(n_views=3, res=24, seed=2)
+    stage = StageConfig(params="all+cameras", iters=6, lr=5e-3, warmup=0, cos_anneal_end=0, head_pose_lr_ratio=2.0)
+    res = run_stages(scene, replace(CFG, stages=(stage,), batch_rays=64), out_dir=tmp_path, progress=False)
+    G = res.cameras_refined.head_pose()
+    assert np.degrees(np.arccos((np.trace(G[:3, :3]) - 1) / 2)) > 0.01  # the head pose moved
+    expected = fitted_to_world(scene, res.cameras_refined)
+    assert not np.allclose(expected, scene.to_world)
+    # what `neuhead mesh CHECKPOINT` reads: the fitted frame, so the mesh lands where the images saw it
+    assert np.allclose(load_reconstruction(tmp_path / CHECKPOINT_NAME).to_world, expected)
