@@ -184,6 +184,11 @@ class StageConfig:
         return STAGE_PARAMS[self.params][1]
 
     @property
+    def scene_rows_only(self) -> bool:
+        """whether, of the per-scene parameters, only the fitted scene's own rows move ("scene", "scene+color")"""
+        return self.model_params in ("scene", "scene+color")
+
+    @property
     def moves_geometry(self) -> bool:
         """whether any SDF weight moves in this stage"""
         return self.model_params is not None

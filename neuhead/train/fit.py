@@ -152,6 +152,12 @@ def peak_memory_mb() -> float:
     return mb
 
 
+def _group_lr(stage: StageConfig, group: str) -> float:
+    """The peak learning rate of one of a stage's parameter groups: the cameras and the head pose at their ratios
+    of the stage's rate, the model's weights at the rate itself."""
+    return stage.lr * {"cameras": stage.camera_lr_ratio, "head_pose": stage.head_pose_lr_ratio}.get(group, 1.0)
+
+
 def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinement | None):
     """Parameter groups of a stage. 'scene' and 'scene+color' stages move only ``scene_index``'s rows of the
     per-scene parameters (the other scenes' gradients are zeroed before each step, see ``_keep_scene_rows``);
@@ -165,10 +171,9 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinemen
         groups.append({"params": model.scene_parameters() + model.shared_color_parameters(), "lr": stage.lr,
                        "name": "scene+color"})
     if stage.moves_cameras and cam_ref is not None:
-        groups.append({"params": cam_ref.camera_parameters(), "lr": stage.lr * stage.camera_lr_ratio, "name": "cameras"})
+        groups.append({"params": cam_ref.camera_parameters(), "lr": _group_lr(stage, "cameras"), "name": "cameras"})
         if stage.head_pose_lr_ratio > 0:
-            groups.append({"params": cam_ref.head_parameters(), "lr": stage.lr * stage.head_pose_lr_ratio,
-                           "name": "head_pose"})
+            groups.append({"params": cam_ref.head_parameters(), "lr": _group_lr(stage, "head_pose"), "name": "head_pose"})
     return groups
 
 
@@ -327,9 +332,8 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     """One optimisation step: learning rates, a ray batch at the (refined) cameras, its loss, backward
     (other scenes' rows masked in scene-only stages), Adam."""
     cfg = run.cfg
-    ratio = {"cameras": stage.camera_lr_ratio, "head_pose": stage.head_pose_lr_ratio}
     for g in opt.param_groups:
-        g["lr"] = stage.lr * ratio.get(g.get("name"), 1.0) * lr_scale
+        g["lr"] = _group_lr(stage, g.get("name")) * lr_scale
     cam, u, v, rgb, mask = run.sampler.sample(cfg.batch_rays, run.gen)
     K, c2w = run.cam_ref(run.K0, run.c2w0) if run.cam_ref is not None else (run.K0, run.c2w0)
     rays = make_rays(K, c2w, cam, u, v)
@@ -351,10 +355,10 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
         logs["total"] += logs["face_anchor"]
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    if stage.model_params in ("scene", "scene+color"):
+    if stage.scene_rows_only:
         _keep_scene_rows(run.model, run.scene_index)
     opt.step()
-    if run.subspace is not None and stage.model_params in ("scene", "scene+color"):
+    if run.subspace is not None and stage.scene_rows_only:
         run.subspace.project()
     return logs
 
