@@ -163,8 +163,13 @@ class StageConfig:
     correction) relative to lr, in camera-moving stages; 0 = the head pose stays as placed"""
     cos_anneal_end: int = 50_000
     """NeuS cos-annealing iterations (0 = off)"""
+    ema: float = 0.0
+    """decay of an exponential moving average of the parameters the stage moves, copied into them when the stage
+    ends (0 = off): the average of the last ~1 / (1 - ema) iterates instead of the last one"""
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"StageConfig.ema must be in [0, 1), got {self.ema!r}")
         for name in ("params", "params_one_view"):
             value = getattr(self, name)
             if value not in STAGE_PARAMS and not (name == "params_one_view" and value is None):

@@ -196,13 +196,15 @@ class _Run:
     device: str
     coeff_prior: CoefficientPrior | None = None
     subspace: CoefficientSubspace | None = None
+    ema: list[torch.Tensor] | None = None
+    """the running stage's moving average of its parameters (``StageConfig.ema``), or None"""
     anchor: torch.Tensor | None = None
     """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
 
     def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau") -> None:
         if self.ckpt_path is not None:
             _save(self.ckpt_path, self.model, opt, self.cam_ref, self.gen, self.cfg, self.scene, self.scene_index,
-                  stage_index, iteration, self.history, plateau)
+                  stage_index, iteration, self.history, plateau, self.ema)
 
 
 def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
@@ -303,14 +305,22 @@ def _run_stage(run: _Run, si: int, resume_from: tuple[Checkpoint | None, int], b
     opt = torch.optim.Adam(_stage_params(run.model, stage, run.cam_ref), lr=stage.lr)
     plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
     ckpt, it = resume_from
+    moving = [p for g in opt.param_groups for p in g["params"]]
+    run.ema = [p.detach().clone() for p in moving] if stage.ema > 0 else None
     if ckpt is not None and it > 0:
         load_optimizer(opt, ckpt)
         plateau = Plateau(**ckpt.meta["plateau"])
+        if run.ema is not None:
+            run.ema = [ckpt.tensors[f"ema.{i}"].to(p) for i, p in enumerate(moving)]
     fns = model_fns(run.model, run.scene_index)
     run.model.train()
     while it < stage.iters:
         logs = _step(run, stage, opt, fns, lr_factor(stage, it, plateau.scale), it)
         it += 1
+        if run.ema is not None:
+            with torch.no_grad():
+                for a, p in zip(run.ema, moving):
+                    a.lerp_(p.detach(), 1.0 - stage.ema)
         if stage.schedule == "plateau":
             plateau.update(logs["total"])
         bar.update(1)
@@ -325,6 +335,11 @@ def _run_stage(run: _Run, si: int, resume_from: tuple[Checkpoint | None, int], b
         if stop:
             log.info("stage %s: early stop at iteration %d (loss plateau)", stage.name, it)
             break
+    if run.ema is not None:  # the stage ends at the average of its last iterates
+        with torch.no_grad():
+            for p, a in zip(moving, run.ema):
+                p.copy_(a)
+        run.ema = None
     return opt
 
 
@@ -456,10 +471,12 @@ def fitted_to_world(scene: Scene, cam_ref: CameraRefinement | None) -> np.ndarra
     return to_world if cam_ref is None else to_world @ np.linalg.inv(cam_ref.head_pose())
 
 
-def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iteration, history, plateau) -> None:
+def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iteration, history, plateau,
+          ema: list[torch.Tensor] | None = None) -> None:
     opt_t, opt_meta = optimizer_tensors(opt)
     extra = dict(opt_t)
     extra["rng"] = gen.get_state()
+    extra.update({f"ema.{i}": a.detach().clone() for i, a in enumerate(ema or [])})
     if cam_ref is not None:
         extra.update({f"cameras.{k}": v.detach().clone() for k, v in cam_ref.state_dict().items()})
     meta = {

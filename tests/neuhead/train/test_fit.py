@@ -43,6 +43,53 @@ def test_killed_run_resumes_to_the_same_weights(sample_scene, tmp_path):
     hist = resumed.history["scratch"]
     assert [it for it, _ in hist] == [10]
 
+def test_killed_run_with_a_moving_average_resumes_to_the_same_weights(sample_scene, tmp_path):
+    class Killed(Exception):
+        pass
+
+    def kill(stage, it, logs):
+        if it == 7:
+            raise Killed
+
+    cfg = replace(_cfg(10), stages=(replace(_cfg(10).stages[0], ema=0.8),))
+    full = run_stages(sample_scene, cfg, progress=False)
+    with pytest.raises(Killed):
+        run_stages(sample_scene, cfg, out_dir=tmp_path, progress=False, callback=kill)
+    assert any(k.startswith("ema.") for k in load_checkpoint(tmp_path / "checkpoint.safetensors").tensors)
+    resumed = run_stages(sample_scene, cfg, out_dir=tmp_path, resume=True, progress=False)
+    for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+
+
+def test_moving_average_ends_the_stage_at_the_average_of_its_iterates(sample_scene, monkeypatch):
+    """Reference: the iterates recorded by the callback, averaged by the EMA recursion in float64."""
+    cfg = replace(_cfg(6), stages=(replace(_cfg(6).stages[0], ema=0.7),))
+    start = run_stages(sample_scene, replace(cfg, stages=(replace(cfg.stages[0], iters=0),)), progress=False)
+    avg = {k: v.double().clone() for k, v in start.model.named_parameters()}
+    plain_model = []
+
+    def record(stage, it, logs):
+        for k, p in plain_model[0].named_parameters():
+            avg[k] = 0.7 * avg[k] + 0.3 * p.detach().double()
+
+    import neuhead.train.fit as fit_mod
+
+    orig = fit_mod._start
+
+    def spy(*a, **kw):  # the model being fitted, so the callback can read every iterate
+        run = orig(*a, **kw)
+        plain_model.append(run.model)
+        return run
+
+    monkeypatch.setattr(fit_mod, "_start", spy)
+    res = run_stages(sample_scene, cfg, progress=False, callback=record)
+    for k, p in res.model.named_parameters():
+        torch.testing.assert_close(p.detach().double(), avg[k], rtol=1e-5, atol=1e-6, msg=k)
+    # and it is not the last iterate: without the average the weights differ
+    last = run_stages(sample_scene, replace(cfg, stages=(replace(cfg.stages[0], ema=0.0),)), progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(res.model.parameters(), last.model.parameters()))
+
+
 def test_fit_is_deterministic(sample_scene):
     a = run_stages(sample_scene, _cfg(6), progress=False)
     b = run_stages(sample_scene, _cfg(6), progress=False)

@@ -1,0 +1,119 @@
+"""Where the placement's orientation error comes from: a diagnostic that reads the ground truth.
+
+For each fresh synthetic head of the acceptance set (``benchmarks/bench_quality.py``'s renders: seeds
+9 000 000 +, odd seeds bald, the NeuS folder's foreign ``scale_mat``), the rotation between an estimated canonical
+frame and the ground-truth one (``bench_quality.frame_error``, degrees) for several estimators, fed either the
+detector's six landmarks (``det``) or the true landmarks projected into the same cameras (``true``: what a
+perfect detector would give):
+
+- ``placed``: what ``place_scene`` does (one view: PnP; three views: robust triangulation + template fit);
+- ``pnp_front``: PnP of the frontal view alone;
+- ``triangulated``: the six landmarks triangulated from the views ``triangulate_robust`` keeps, then Umeyama;
+- ``multiview_pnp``: the reference landmarks' similarity fitted to every view's six landmarks at once
+  (reprojection, the PnP weights), started from the triangulation.
+
+The ``true`` rows separate what the six-landmark geometry of one identity costs (its landmarks are not the
+reference's) from what the detector costs. Nothing here is used by a fit.
+
+    python scripts/placement_error.py [--heads 6] [--looks train,other] [--configs 1,3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+
+def multiview_pnp(cams, views, points2d, init):
+    """World -> canonical similarity whose reference landmarks reproject best onto ``points2d`` in ``views``
+    (weighted least squares, ``data.pose.LANDMARK_WEIGHTS``), started from ``init``."""
+    import cv2
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from eval.align import Similarity
+    from neuhead.data.canonical import LANDMARK_NAMES, reference_array
+    from neuhead.data.pose import LANDMARK_WEIGHTS
+
+    obj = reference_array()
+    sw = np.sqrt([LANDMARK_WEIGHTS[n] for n in LANDMARK_NAMES])
+    P = cams.projection()
+
+    def unpack(p):
+        return float(np.exp(p[6])), cv2.Rodrigues(p[:3])[0], p[3:6]
+
+    def residuals(p):
+        s, R, t = unpack(p)
+        X = np.c_[s * obj @ R.T + t, np.ones(len(obj))]
+        out = []
+        for v in views:
+            uvw = X @ P[v].T
+            out.append(((uvw[:, :2] / uvw[:, 2:] - points2d[v]) * sw[:, None]).ravel())
+        return np.concatenate(out)
+
+    inv = init.inverse()
+    fit = least_squares(residuals, np.r_[cv2.Rodrigues(inv.R)[0][:, 0], inv.t, np.log(inv.scale)], method="lm")
+    s, R, t = unpack(fit.x)
+    return Similarity(s, R, t, 0.0).inverse()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--heads", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=9_000_000)
+    ap.add_argument("--looks", default="train,other")
+    ap.add_argument("--configs", default="1,3")
+    a = ap.parse_args()
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_quality import foreign_frame, frame_error, render_head
+    from neuhead.data.canonical import LANDMARK_NAMES
+    from neuhead.data.face import FaceDetection, canonical_points
+    from neuhead.data.h3ds import default_views_configs
+    from neuhead.data.placement import (Placement, canonical_similarity_from_points, detect_views, place_scene,
+                                        pose_from_one_view, triangulate_robust, with_canonical_frame)
+
+    table: dict[tuple, list[float]] = {}
+    for look in a.looks.split(","):
+        for h in range(a.heads):
+            seed = a.seed + h
+            scene, _ = render_head(seed, look, 24, 256, 512, hair=seed % 2 == 0)
+            configs = default_views_configs(scene)
+            for vc in a.configs.split(","):
+                folder_scene = foreign_frame(scene.subset(configs[vc]))
+                cams = folder_scene.world_cameras()
+                meshes = detect_views(folder_scene.images)
+                true2d = cams.project(np.stack([scene.landmarks[n] for n in LANDMARK_NAMES]))[0]
+                sources = {"det": [None if m is None else canonical_points(FaceDetection(m)) for m in meshes],
+                           "true": list(true2d)}
+                line = []
+                for src, pts in sources.items():
+                    seen = [i for i, p in enumerate(pts) if p is not None]
+                    sims = {}
+                    if src == "det":
+                        sims["placed"] = place_scene(folder_scene, detections=meshes).placement.similarity
+                    front = configs[vc].index(configs["1"][0])
+                    if pts[front] is not None:
+                        sims["pnp_front"] = pose_from_one_view(folder_scene, front, pts[front])[0]
+                    if len(seen) >= 2:
+                        X, _, _ = triangulate_robust(cams, pts)
+                        sims["triangulated"] = canonical_similarity_from_points(X)
+                        sims["multiview_pnp"] = multiview_pnp(cams, seen, pts, sims["triangulated"])
+                    for name, sim in sims.items():
+                        placed = with_canonical_frame(folder_scene, sim, Placement("diagnostic", sim))
+                        deg = frame_error(scene.to_world, placed.to_world)["deg"]
+                        table.setdefault((look, vc, src, name), []).append(deg)
+                        line.append(f"{src}:{name} {deg:.1f}")
+                print(f"{look} {vc} view(s) head {seed}: " + ", ".join(line), flush=True)
+    print("\n| look | views | landmarks | estimator | rotation error per head (deg) | median |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (look, vc, src, name), v in table.items():
+        print(f"| {look} | {vc} | {src} | {name} | {' / '.join(f'{x:.1f}' for x in v)} | {statistics.median(v):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
