@@ -196,15 +196,15 @@ class _Run:
     device: str
     coeff_prior: CoefficientPrior | None = None
     subspace: CoefficientSubspace | None = None
-    ema: list[torch.Tensor] | None = None
-    """the running stage's moving average of its parameters (``StageConfig.ema``), or None"""
     anchor: torch.Tensor | None = None
     """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
 
-    def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau") -> None:
+    def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau",
+             ema: list[torch.Tensor] | None = None) -> None:
+        """A checkpoint; ``ema``: the running stage's moving average of its parameters (``StageConfig.ema``)."""
         if self.ckpt_path is not None:
             _save(self.ckpt_path, self.model, opt, self.cam_ref, self.gen, self.cfg, self.scene, self.scene_index,
-                  stage_index, iteration, self.history, plateau, self.ema)
+                  stage_index, iteration, self.history, plateau, ema)
 
 
 def run_stages(scene: Scene, cfg: FitConfig, model: MultiNeuS | None = None, scene_index: int | None = None,
@@ -306,20 +306,20 @@ def _run_stage(run: _Run, si: int, resume_from: tuple[Checkpoint | None, int], b
     plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
     ckpt, it = resume_from
     moving = [p for g in opt.param_groups for p in g["params"]]
-    run.ema = [p.detach().clone() for p in moving] if stage.ema > 0 else None
+    ema = [p.detach().clone() for p in moving] if stage.ema > 0 else None
     if ckpt is not None and it > 0:
         load_optimizer(opt, ckpt)
         plateau = Plateau(**ckpt.meta["plateau"])
-        if run.ema is not None:
-            run.ema = [ckpt.tensors[f"ema.{i}"].to(p) for i, p in enumerate(moving)]
+        if ema is not None:
+            ema = [ckpt.tensors[f"ema.{i}"].to(p) for i, p in enumerate(moving)]
     fns = model_fns(run.model, run.scene_index)
     run.model.train()
     while it < stage.iters:
         logs = _step(run, stage, opt, fns, lr_factor(stage, it, plateau.scale), it)
         it += 1
-        if run.ema is not None:
+        if ema is not None:
             with torch.no_grad():
-                for a, p in zip(run.ema, moving):
+                for a, p in zip(ema, moving):
                     a.lerp_(p.detach(), 1.0 - stage.ema)
         if stage.schedule == "plateau":
             plateau.update(logs["total"])
@@ -331,15 +331,14 @@ def _run_stage(run: _Run, si: int, resume_from: tuple[Checkpoint | None, int], b
             callback(stage, it, logs)
         stop = stage.schedule == "plateau" and plateau.drops >= stage.early_stop_drops
         if it % run.cfg.checkpoint_every == 0 or it == stage.iters or stop:
-            run.save(opt, si, it, plateau)
+            run.save(opt, si, it, plateau, ema)
         if stop:
             log.info("stage %s: early stop at iteration %d (loss plateau)", stage.name, it)
             break
-    if run.ema is not None:  # the stage ends at the average of its last iterates
+    if ema is not None:  # the stage ends at the average of its last iterates
         with torch.no_grad():
-            for p, a in zip(moving, run.ema):
+            for p, a in zip(moving, ema):
                 p.copy_(a)
-        run.ema = None
     return opt
 
 

@@ -43,6 +43,7 @@ def test_killed_run_resumes_to_the_same_weights(sample_scene, tmp_path):
     hist = resumed.history["scratch"]
     assert [it for it, _ in hist] == [10]
 
+
 def test_killed_run_with_a_moving_average_resumes_to_the_same_weights(sample_scene, tmp_path):
     class Killed(Exception):
         pass
