@@ -142,6 +142,9 @@ class StageConfig:
     applied by ``for_views``"""
     iters: int = 300_000
     """iterations of this stage"""
+    iters_one_view: int | None = None
+    """iterations used instead of ``iters`` when the scene has a single view (None: ``iters``); applied by
+    ``for_views``; an explicit budget (``scale_iters``, ``--iters``) replaces both"""
     lr: float = 5e-4
     """peak learning rate"""
     warmup: int = 5000
@@ -176,6 +179,8 @@ class StageConfig:
                 raise ValueError(f"StageConfig.{name} must be one of {sorted(STAGE_PARAMS)}, got {value!r}")
         if not self.head_pose_lr_ratio >= 0:
             raise ValueError(f"StageConfig.head_pose_lr_ratio must be >= 0, got {self.head_pose_lr_ratio!r}")
+        if self.iters_one_view is not None and self.iters_one_view < 1:
+            raise ValueError(f"StageConfig.iters_one_view must be >= 1 or None, got {self.iters_one_view!r}")
 
     @property
     def model_params(self) -> Literal["all", "scene", "scene+color"] | None:
@@ -290,19 +295,20 @@ SCRATCH_PRESETS: dict[str, FitConfig] = {
 
 
 def scale_iters(cfg: FitConfig, iters: int | None) -> FitConfig:
-    """The config with its stage budgets scaled so they add up to ``iters`` (warm-up/anneal scaled too)."""
+    """The config with its stage budgets scaled so they add up to ``iters`` (warm-up/anneal scaled too); the
+    explicit budget holds for any number of views (``iters_one_view`` is dropped)."""
     if iters is None:
         return cfg
     total = sum(s.iters for s in cfg.stages)
     f = iters / total
     stages = tuple(replace(s, iters=max(1, round(s.iters * f)), warmup=min(s.warmup, max(1, round(s.iters * f)) // 4),
-                           cos_anneal_end=round(s.cos_anneal_end * f)) for s in cfg.stages)
+                           cos_anneal_end=round(s.cos_anneal_end * f), iters_one_view=None) for s in cfg.stages)
     return replace(cfg, stages=stages)
 
 
 def for_views(cfg: FitConfig, n_views: int, photo: bool = False) -> FitConfig:
     """The config a scene of ``n_views`` views is fitted with: with one view, each stage's
-    ``params_one_view`` (where set) replaces its ``params``; with more than ``landmark_views`` views the
+    ``params_one_view`` and ``iters_one_view`` (where set) replace its ``params`` and ``iters``; with more than ``landmark_views`` views the
     landmark start becomes the mean start and the face anchor is off; a ``photo`` (one image without cameras,
     placement method "photo") starts from the landmarks with ``photo_face_anchor`` (when > 0); with fewer than
     ``head_pose_views`` views the head pose stays as placed (every stage's ``head_pose_lr_ratio`` 0). Idempotent."""
@@ -314,8 +320,10 @@ def for_views(cfg: FitConfig, n_views: int, photo: bool = False) -> FitConfig:
         cfg = replace(cfg, stages=tuple(replace(s, head_pose_lr_ratio=0.0) for s in cfg.stages))
     if n_views != 1:
         return cfg
-    return replace(cfg, stages=tuple(s if s.params_one_view is None else
-                                     replace(s, params=s.params_one_view, params_one_view=None) for s in cfg.stages))
+    return replace(cfg, stages=tuple(
+        replace(s, params=s.params if s.params_one_view is None else s.params_one_view, params_one_view=None,
+                iters=s.iters if s.iters_one_view is None else s.iters_one_view, iters_one_view=None)
+        for s in cfg.stages))
 
 
 def to_dict(cfg) -> dict:
@@ -474,11 +482,15 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
             # the head pose shared by all cameras moves at the stage's own rate, with two or more views only
             # (FitConfig.head_pose_views): on the six acceptance heads, three views, it halved the placement's
             # rotation error and won the face on five (1.08 -> 1.01 mm median; assets/prior/MODEL_CARD.md)
-            StageConfig(name="stage1", params="scene+cameras", iters=300, lr=1e-3, warmup=0, schedule="plateau",
-                        plateau_patience=100, early_stop_drops=3, cos_anneal_end=0, head_pose_lr_ratio=1.0),
-            StageConfig(name="stage2", params="all+cameras", params_one_view="scene+cameras", iters=300, lr=3e-4,
-                        warmup=0, schedule="plateau",
-                        plateau_patience=300, early_stop_drops=3, cos_anneal_end=0, head_pose_lr_ratio=1.0),
+            # with one view each stage runs 150 iterations (iters_one_view): on the six acceptance heads half the
+            # budget scored level on both looks (train 1.30 / 1.93 mm against 1.34 / 1.97, other 1.53 / 2.27
+            # against 1.52 / 2.26; assets/prior/MODEL_CARD.md, "Half the budget") in half the fitting time
+            StageConfig(name="stage1", params="scene+cameras", iters=300, iters_one_view=150, lr=1e-3, warmup=0,
+                        schedule="plateau", plateau_patience=100, early_stop_drops=3, cos_anneal_end=0,
+                        head_pose_lr_ratio=1.0),
+            StageConfig(name="stage2", params="all+cameras", params_one_view="scene+cameras", iters=300,
+                        iters_one_view=150, lr=3e-4, warmup=0, schedule="plateau", plateau_patience=300,
+                        early_stop_drops=3, cos_anneal_end=0, head_pose_lr_ratio=1.0),
         ),
         batch_rays=256,
         loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)

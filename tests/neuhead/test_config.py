@@ -13,7 +13,19 @@ def test_for_views_uses_the_one_view_parameter_set_only_for_one_view():
     assert all(s.params_one_view is None for s in one.stages)
     assert for_views(one, 1) == one  # idempotent: the pipeline may apply it twice
     assert for_views(cfg, 3).stages == cfg.stages and for_views(cfg, 2).stages == cfg.stages
-    assert [s.iters for s in one.stages] == [s.iters for s in cfg.stages]  # only the parameter set changes
+    assert [s.iters for s in one.stages] == [150, 150] and [s.iters for s in cfg.stages] == [300, 300]
+    assert all(s.iters_one_view is None for s in one.stages)
+    assert [s.iters for s in for_views(cfg, 3).stages] == [300, 300]
+
+
+def test_an_explicit_budget_holds_for_any_number_of_views():
+    from neuhead.config import scale_iters
+
+    cfg = scale_iters(PRIOR_FIT_PRESETS["quick"], 1000)
+    assert [s.iters for s in for_views(cfg, 1).stages] == [500, 500]
+    assert [s.iters for s in for_views(cfg, 3).stages] == [500, 500]
+    with pytest.raises(ValueError, match="iters_one_view"):
+        StageConfig(iters_one_view=0)
 
 
 def test_stage_params_one_view_is_checked():
