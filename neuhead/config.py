@@ -483,7 +483,7 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
             # (FitConfig.head_pose_views): on the six acceptance heads, three views, it halved the placement's
             # rotation error and won the face on five (1.08 -> 1.01 mm median; assets/prior/MODEL_CARD.md)
             # with one view each stage runs 150 iterations (iters_one_view): on the six acceptance heads half the
-            # budget scored level on both looks (train 1.30 / 1.93 mm against 1.34 / 1.97, other 1.53 / 2.27
+            # budget scored level on both looks (train 1.30 / 1.93 mm against 1.34 / 1.97, other 1.53 / 2.26
             # against 1.52 / 2.26; assets/prior/MODEL_CARD.md, "Half the budget") in half the fitting time
             StageConfig(name="stage1", params="scene+cameras", iters=300, iters_one_view=150, lr=1e-3, warmup=0,
                         schedule="plateau", plateau_patience=100, early_stop_drops=3, cos_anneal_end=0,

@@ -21,8 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-prior", action="store_true", help="fit from scratch (the NeuS baseline)")
     p.add_argument("--prior", type=Path, default=None, help="prior folder (default: the shipped prior)")
     p.add_argument("--iters", type=int, default=None,
-                   help="override the total iteration budget (quick with the prior: 300 + 300; with one view "
-                        "stage 2 moves only the new scene)")
+                   help="override the total iteration budget, for any number of views (quick with the prior: "
+                        "300 + 300, one view 150 + 150; with one view stage 2 moves only the new scene)")
     p.add_argument("--frame", choices=["auto", "file"], default=None,
                    help="auto: place the head in the prior's canonical frame from the images (default with a prior); "
                         "file: the file's own scale_mat frame (default with --no-prior; for non-head objects)")
