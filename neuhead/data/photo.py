@@ -12,7 +12,8 @@ Steps (each a small function, composed by ``load_photo``):
    principal point at the image centre. The head then sits at the distance that gives it its size
    in the image. Gives ``c2w`` in the canonical mm frame.
 4. ``person_mask``: mediapipe selfie segmentation (shipped model), cleared below the neck where the
-   synthetic training heads end (``cut_below_neck``); or the user's mask, used as given.
+   synthetic training heads end and beside the neck under the jaw, where it finds (or, under a bare neck,
+   invents) shoulders (``cut_below_neck``); or the user's mask, used as given.
 5. ``head_crop``: a square around the head: the window that frames the canonical head the way
    the synthetic portrait rig does (``CROP_WINDOW_MM`` at the head), grown to hold the face
    landmarks and the mask above them, with margin; cut (padding outside the photo: edge pixels,

@@ -132,6 +132,35 @@ def test_segmentation_mask_matches_the_rendered_mask(heads):
     assert min(ious) > 0.88 and np.mean(ious) > np.mean(raw), (ious, raw)
 
 
+@pytest.mark.parametrize("yaw_deg", [0.0, 60.0])
+def test_neck_cut_clears_below_the_neck_and_beside_the_neck_column(yaw_deg):
+    """Canonical points on the neck's plane (through the y axis, facing the camera), projected into a camera at
+    ``yaw_deg``: kept above the jaw line and within the neck column, cleared below the neck cut and beside the
+    column (the shoulders a segmenter adds)."""
+    from neuhead.data.crop import NECK_COLUMN_TOP_MM, NECK_CUT_MM, NECK_HALF_WIDTH_MM
+
+    a = np.deg2rad(yaw_deg)
+    toward = np.array([np.sin(a), 0.0, np.cos(a)])  # horizontal direction from the head to the camera
+    side = np.cross([0.0, 1.0, 0.0], toward)
+    c2w = np.eye(4)
+    c2w[:3, :3] = np.stack([side, [0.0, -1.0, 0.0], -toward], 1)  # OpenCV: x right, y down, z forward
+    c2w[:3, 3] = 1500.0 * toward + [0.0, -40.0, 0.0]
+    K = np.array([[2000.0, 0.0, 256.0], [0.0, 2000.0, 256.0], [0.0, 0.0, 1.0]])
+    out = cut_below_neck(np.ones((512, 512), np.float32), K, c2w)
+
+    def at(lat, y):
+        p = lat * side + [0.0, y, 0.0]
+        q = np.linalg.inv(c2w)[:3] @ np.append(p, 1.0)
+        u, v = (K @ q)[:2] / (K @ q)[2]
+        return out[int(v), int(u)]
+
+    w, top, cut = NECK_HALF_WIDTH_MM, NECK_COLUMN_TOP_MM, NECK_CUT_MM
+    assert at(0.0, 0.0) == 1 and at(w + 20, top + 10) == 1  # the face; beside the jaw, above the column's top
+    assert at(0.0, top - 20) == 1 and at(w - 10, cut + 5) == 1 and at(-(w - 10), cut + 5) == 1  # the neck
+    assert at(w + 10, top - 10) == 0 and at(-(w + 10), cut + 5) == 0  # beside the neck: shoulders
+    assert at(0.0, cut - 10) == 0 and at(w + 60, cut - 30) == 0  # below the neck
+
+
 def test_astronaut_one_face_camera_in_front_mask_on_the_head(astronaut):
     p = astronaut
     assert p.n_faces == 1 and not [w for w in p.warnings if "faces" in w]
