@@ -171,6 +171,8 @@ def main() -> None:
     ap.add_argument("--prior", default=None, help="prior folder (default: shipped)")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--configs", default="1,3")
+    ap.add_argument("--photo-fov", type=float, default=None,
+                    help="vertical field of view (deg) the photo config assumes (default: the photo path's, 10); the train look's frontal render has 33.4")
     ap.add_argument("--fit-iters", type=int, default=None, help="total iterations of the prior fit (default: the preset's)")
     ap.add_argument("--scratch", action="store_true", help="also fit NeuS from scratch (slow)")
     ap.add_argument("--before", action="store_true", help="also fit the prior in the file's frame (as before placement)")
@@ -256,13 +258,14 @@ def main() -> None:
                     views = configs["1"]
                     png = tmp / f"{seed}_{look}_photo.png"
                     Image.fromarray((np.clip(scene.images[views[0]], 0, 1) * 255 + 0.5).astype(np.uint8)).save(png)
-                    placed = photo_placement(load_photo(png))
+                    fov = {} if a.photo_fov is None else {"fov_y_deg": a.photo_fov}
+                    placed = photo_placement(load_photo(png, **fov))
                 else:
                     views = configs[vc]
                     folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")
                     placed = load_input(folder)  # the user's path: images + cameras -> canonical frame
                 p = placed.placement
-                row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "set": a.overrides,
+                row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "photo_fov": a.photo_fov, "set": a.overrides,
                        "gt_hidden_vertices": gt.info["scan"]["hidden_vertices"],
                        "resolution": a.resolution, "hair": bool(gt.info.get("hair")), "placement": {"method": p.method, "used": list(p.views_used),
                                                                        "warnings": list(p.warnings)}}

@@ -60,17 +60,20 @@ def fit_scene(scene: Scene, preset: str = "quick", prior: str | Path | None = "d
 
 def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], cameras=None, masks=None,
         preset: str = "quick", prior: str | Path | None = "default", views: Sequence[int] | None = None,
-        mask: str | Path | None = None, frame: str | None = None, units: str = "mm", **kwargs) -> Reconstruction:
+        mask: str | Path | None = None, frame: str | None = None, units: str = "mm", fov: float | None = None,
+        **kwargs) -> Reconstruction:
     """Fit a head from photos or a scene folder.
 
     images: a NeuS/IDR or H3DS scene folder (with ``views``), or a list of 1-3 image paths/arrays.
     cameras: ``neuhead.cameras.Cameras`` in the images' world frame (in ``units``), or None (single photo:
     estimated from face landmarks). masks: arrays or mask paths, or None (segmented automatically for a
     photo). frame: "auto" (the canonical head frame found from the images; the default with a prior) or
-    "file" (the file's own scale_mat frame; the default with ``prior=None``).
+    "file" (the file's own scale_mat frame; the default with ``prior=None``). fov: a single photo's vertical
+    field of view in degrees (default: from its EXIF focal length, else an assumed telephoto 10°).
     """
     from neuhead.data.load import load_input
 
     frame = frame or ("file" if prior is None else "auto")
-    scene = load_input(images, cameras=cameras, masks=masks, views=views, mask=mask, frame=frame, units=units)
+    scene = load_input(images, cameras=cameras, masks=masks, views=views, mask=mask, frame=frame, units=units,
+                       fov_y_deg=fov)
     return fit_scene(scene, preset=preset, prior=prior, **kwargs)

@@ -135,7 +135,8 @@ def input_scene(recon):
         return None, (f"texture from the field alone: {where} (a photo texture re-reads the input photos; "
                       "--texture-source field silences this)")
     try:
-        scene = load_input(Path(path), views=settings.get("views"), mask=settings.get("mask"))
+        scene = load_input(Path(path), views=settings.get("views"), mask=settings.get("mask"),
+                           fov_y_deg=settings.get("fov"))
         recon.photo_views(scene)  # same views and sizes as the fit's cameras
     except (InputError, ValueError) as e:
         return None, f"texture from the field alone: {e}"

@@ -15,6 +15,9 @@ def add_parser(sub) -> None:
                                    "cameras.npz, preview PNGs and the checkpoint to OUT_DIR.")
     p.add_argument("input", type=Path, help="a photo, or a NeuS/IDR (cameras_sphere.npz) or H3DS (cameras.npz) scene folder")
     p.add_argument("--mask", type=Path, default=None, help="foreground mask for a single photo (white = head)")
+    p.add_argument("--fov", type=float, default=None, metavar="DEG",
+                   help="a single photo's vertical field of view in degrees (default: from its EXIF focal length, "
+                        "else 10, a telephoto portrait; a phone's main camera held upright is about 65)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--views", type=_views, default=None, help="comma-separated view indices, e.g. 0,3,5")
     p.add_argument("--preset", choices=["quick", "paper"], default="quick", help="quick = CPU minutes; paper = published settings (GPU)")
@@ -77,6 +80,11 @@ def check_options(args) -> str:
         if args.views is not None:
             raise InputError(f"--views: {args.input} is a single photo (one view); --views selects views of a "
                              "scene folder")
+        if args.fov is not None and not 0.5 <= args.fov <= 120:
+            raise InputError(f"--fov {args.fov}: the vertical field of view must be within 0.5-120 degrees")
+    elif args.fov is not None:
+        raise InputError(f"--fov {args.fov}: only a single photo takes --fov; the scene folder {args.input} "
+                         "has its own cameras")
     elif args.mask is not None:
         raise InputError(f"--mask {args.mask}: only a single photo takes --mask; the scene folder {args.input} "
                          "has its own mask/ folder")
@@ -98,7 +106,7 @@ def run(args) -> int:
     device = check_options(args)
     prior = None if args.no_prior else load_prior(args.prior)
     frame = args.frame or ("file" if args.no_prior else "auto")
-    scene = load_input(args.input, views=args.views, mask=args.mask, frame=frame)
+    scene = load_input(args.input, views=args.views, mask=args.mask, frame=frame, fov_y_deg=args.fov)
     check_writable_dir(args.out)
     cfg = fit_config(args.preset, None if prior is None else prior.config.model, args.iters, args.seed)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}

@@ -19,17 +19,25 @@ file's own unit-sphere frame (NeuS ``scale_mat``), for non-head objects and the 
 
 
 def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequence[int] | None = None,
-               mask: str | Path | None = None, frame: str = "auto", units: str = "mm") -> Scene:
+               mask: str | Path | None = None, frame: str = "auto", units: str = "mm",
+               fov_y_deg: float | None = None) -> Scene:
     """A Scene from: a NeuS/IDR folder, an H3DS scene folder, one photo (path or array), or 1-3 images
     with ``cameras`` in the images' own world frame (in ``units``).
 
-    ``views`` selects views of a folder; ``mask`` is a mask file for a single photo. ``frame`` (see
+    ``views`` selects views of a folder; ``mask`` is a mask file and ``fov_y_deg`` the vertical field of view
+    (deg; default: the photo's EXIF, else 10) for a single photo without cameras. ``frame`` (see
     ``FRAMES``): with "auto" every input with cameras is placed in the canonical head frame from its
     images alone; a photo without cameras always is (PnP at an assumed field of view). No ground-truth
     mesh or landmark file is read.
     """
     if frame not in FRAMES:
         raise InputError(f"--frame must be one of {', '.join(FRAMES)}, got {frame!r}")
+    if fov_y_deg is not None and not 0.5 <= fov_y_deg <= 120:
+        raise InputError(f"--fov {fov_y_deg}: the vertical field of view must be within 0.5-120 degrees")
+    single_photo = cameras is None and (not isinstance(images, (str, Path)) or not Path(images).is_dir())
+    if fov_y_deg is not None and not single_photo:
+        raise InputError(f"--fov {fov_y_deg}: only a single photo without cameras takes a field of view; "
+                         "a scene folder or images with cameras have their own")
     if isinstance(images, (str, Path)) and Path(images).is_dir():
         folder = Path(images)
         if (folder / "cameras_sphere.npz").is_file():
@@ -52,7 +60,7 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
             raise InputError(f"{len(images)} photos without cameras: pass cameras, or fit one photo at a time")
         from neuhead.data.photo import load_photo, photo_placement
 
-        return photo_placement(load_photo(images[0], mask=mask if masks is None else masks))
+        return photo_placement(load_photo(images[0], mask=mask if masks is None else masks, fov_y_deg=fov_y_deg))
     if units not in ("mm", "cm", "m", "unit"):
         raise InputError(f"units must be mm, cm, m or unit, got {units!r}")
     scene = _scene_from_arrays(images, cameras, masks, units)

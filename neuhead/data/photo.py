@@ -8,7 +8,9 @@ Steps (each a small function, composed by ``load_photo``):
    landmarks out of the mesh with ``MESH_INDICES``.
 3. ``solve_pose``: PnP (``cv2.solvePnP`` SQPnP, then weighted Levenberg-Marquardt with the
    mouth corners down-weighted) of those six 2D points against the canonical reference set (``neuhead.data.canonical.REFERENCE_LANDMARKS``, mm) with a
-   telephoto pinhole, ``f = (H / 2) / tan(fov_y / 2)`` for the whole photo (default fov_y = 10°),
+   pinhole, ``f = (H / 2) / tan(fov_y / 2)`` for the whole photo: fov_y as given (``--fov``), else from the
+   photo's EXIF 35 mm-equivalent focal length (``exif_fov_y_deg``: phones and most cameras write it), else a
+   telephoto 10°,
    principal point at the image centre. The head then sits at the distance that gives it its size
    in the image. Gives ``c2w`` in the canonical mm frame.
 4. ``person_mask``: mediapipe selfie segmentation (shipped model), cleared below the neck where the
@@ -66,7 +68,8 @@ class PhotoInput:
     photo_size: (W, H) of the original photo; K_photo, c2w_canonical: the camera for the whole
     photo (pixels) and its pose in the canonical mm frame; reprojection_px: RMS PnP residual in
     photo pixels; n_faces: faces found; mask_source: "segmentation" or the mask file;
-    warnings: anything the caller should tell the user.
+    warnings: anything the caller should tell the user; fov_y_deg / fov_source: the vertical field of view
+    used and where it came from ("given", "exif" or "assumed").
     """
 
     scene: Scene
@@ -81,6 +84,36 @@ class PhotoInput:
     mask_source: str
     source: str
     warnings: list[str] = field(default_factory=list)
+    fov_y_deg: float = DEFAULT_FOV_Y_DEG
+    fov_source: str = "assumed"
+
+
+FULL_FRAME_DIAGONAL_MM = float(np.hypot(36.0, 24.0))
+"""the 35 mm film frame's diagonal: a 35 mm-equivalent focal length gives this diagonal its field of view"""
+
+
+def exif_fov_y_deg(path, width: int, height: int) -> float | None:
+    """The vertical field of view (deg) of a ``width`` x ``height`` photo (as decoded, EXIF orientation applied)
+    from its EXIF ``FocalLengthIn35mmFilm`` tag, or None (an array, no EXIF, no such tag, or a value out of
+    range). The 35 mm equivalent is defined on the frame's diagonal, so it holds for any aspect ratio and any
+    down-sampling; a photo cropped after it was taken keeps its EXIF and gets too wide a field of view."""
+    if isinstance(path, np.ndarray):
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            f35 = im.getexif().get_ifd(0x8769).get(0xA405)  # Exif IFD -> FocalLengthIn35mmFilm (mm)
+    except Exception:  # unreadable EXIF is no EXIF: the photo itself was decoded already
+        return None
+    try:
+        f35 = float(f35)
+    except (TypeError, ValueError):
+        return None
+    if not 8.0 <= f35 <= 2000.0:
+        return None
+    f_px = 0.5 * np.hypot(width, height) / (0.5 * FULL_FRAME_DIAGONAL_MM / f35)
+    return float(np.rad2deg(2.0 * np.arctan(0.5 * height / f_px)))
 
 
 def _name(path_or_array) -> str:
@@ -188,21 +221,27 @@ def read_user_mask(path_or_array, shape: tuple[int, int], photo_name: str) -> np
     return m
 
 
-def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float = DEFAULT_FOV_Y_DEG) -> PhotoInput:
+def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | None = None) -> PhotoInput:
     """One photo (file path or RGB array) -> ``PhotoInput`` with a one-view canonical Scene.
 
     mask: None (segment the person) or a mask file / (H, W) array of the photo's size.
-    size: side of the square crop in pixels. fov_y_deg: the photo's assumed vertical field of view.
+    size: side of the square crop in pixels. fov_y_deg: the photo's vertical field of view; None: from the
+    photo's EXIF (``exif_fov_y_deg``), else ``DEFAULT_FOV_Y_DEG``.
     Raises ``InputError`` (one line naming the file) for unreadable / tiny photos, no face, a mask
     of the wrong size, or a pose that cannot be solved.
     """
     name = _name(path_or_array)
     if size < 8:
         raise ValueError(f"load_photo: size must be >= 8, got {size}")
-    if not 0.5 <= fov_y_deg <= 120:
+    if fov_y_deg is not None and not 0.5 <= fov_y_deg <= 120:
         raise ValueError(f"load_photo: fov_y_deg must be within [0.5, 120], got {fov_y_deg}")
     image = read_photo(path_or_array)
     h, w = image.shape[:2]
+    fov_source = "given"
+    if fov_y_deg is None:
+        fov_y_deg = exif_fov_y_deg(path_or_array, w, h)
+        fov_source = "exif" if fov_y_deg is not None else "assumed"
+        fov_y_deg = DEFAULT_FOV_Y_DEG if fov_y_deg is None else fov_y_deg
     user_mask = None if mask is None else read_user_mask(mask, (h, w), name)
     notes: list[str] = []
 
@@ -251,12 +290,13 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float = DEF
         names=[Path(name).stem if name != "<array>" else "photo"],
         landmarks={k: v.copy() for k, v in REFERENCE_LANDMARKS.items()}, units="mm",
     )
-    log.info("%s: face %.0f px, PnP RMS %.2f px, camera %.0f mm from the head, crop %d px at (%d, %d)",
-             name, face_px, rms, np.linalg.norm(c2w[:3, 3]), side, x0, y0)
+    log.info("%s: field of view %.1f deg (%s), face %.0f px, PnP RMS %.2f px, camera %.0f mm from the head, "
+             "crop %d px at (%d, %d)", name, fov_y_deg, fov_source, face_px, rms, np.linalg.norm(c2w[:3, 3]), side, x0, y0)
     return PhotoInput(
         scene=scene, landmarks2d={n: to_crop(p) for n, p in zip(LANDMARK_NAMES, pts)}, mesh2d=to_crop(face.points),
         crop_box=(x0, y0, side), photo_size=(w, h), K_photo=K, c2w_canonical=c2w, reprojection_px=rms,
-        n_faces=len(faces), mask_source=mask_source, source=name, warnings=notes,
+        n_faces=len(faces), mask_source=mask_source, source=name, warnings=notes, fov_y_deg=float(fov_y_deg),
+        fov_source=fov_source,
     )
 
 
@@ -273,9 +313,10 @@ def photo_placement(photo: PhotoInput) -> Scene:
     err, _ = reprojection_errors(sc.world_cameras(), reference_array(), seen)
     sim = Similarity(1.0, np.eye(3), np.zeros(3), 0.0)
     return replace(sc, placement=Placement("photo", sim, (0,), (), (), errors_table(err, np.ones_like(err, bool)),
-                                           tuple(photo.warnings), (np.asarray(photo.mesh2d, np.float64),)))
+                                           tuple(photo.warnings), fov_y_deg=photo.fov_y_deg, fov_source=photo.fov_source,
+                                           detections=(np.asarray(photo.mesh2d, np.float64),)))
 
 
 __all__ = ["MESH_INDICES", "FaceDetection", "PhotoInput", "read_photo", "read_user_mask", "detect_faces",
            "canonical_points", "photo_intrinsics", "solve_pose", "person_mask", "head_crop", "cut_square",
-           "crop_intrinsics", "cut_below_neck", "load_photo", "photo_placement", "LANDMARK_WEIGHTS"]
+           "crop_intrinsics", "cut_below_neck", "exif_fov_y_deg", "load_photo", "photo_placement", "LANDMARK_WEIGHTS"]

@@ -74,7 +74,8 @@ class Placement:
     camera) or "file" (the file's own frame, no placement); similarity: world -> canonical mm (None for
     "file"); views_used / views_without_face / views_dropped: indices into the scene's views;
     reprojection_px: landmark -> error (px) per view (None where the view was not used);
-    warnings: what the user should be told; detections: per view the detected (468, 2) face mesh (pixels)
+    warnings: what the user should be told; fov_y_deg / fov_source: for a photo, the vertical field of view its
+    camera was given and where it came from ("given", "exif" or "assumed"); detections: per view the detected (468, 2) face mesh (pixels)
     or None, as placement saw it (``neuhead.data.face_shape`` fits the face's shape to it; not in the summary).
     """
 
@@ -85,6 +86,8 @@ class Placement:
     views_dropped: tuple[int, ...] = ()
     reprojection_px: dict[str, list[float | None]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    fov_y_deg: float | None = None
+    fov_source: str = ""
     detections: tuple[np.ndarray | None, ...] = field(default=(), compare=False, repr=False)
 
     def summary(self) -> dict:
@@ -93,6 +96,8 @@ class Placement:
         out = {"method": self.method, "views_used": list(self.views_used),
                "views_without_face": list(self.views_without_face), "views_dropped": list(self.views_dropped),
                "reprojection_px": self.reprojection_px, "warnings": list(self.warnings)}
+        if self.fov_y_deg is not None:
+            out["fov_y_deg"], out["fov_source"] = float(self.fov_y_deg), self.fov_source
         if s is not None:
             out["world_to_canonical_mm"] = {"scale": float(s.scale), "rotation": s.R.tolist(),
                                             "translation": s.t.tolist()}
@@ -366,7 +371,7 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
     for n in notes:
         log.warning(n)
     placement = Placement(method, sim, tuple(used), missing, dropped, errors_table(err, mask), tuple(notes),
-                          tuple(meshes))
+                          detections=tuple(meshes))
     return with_canonical_frame(scene, sim, placement)
 
 

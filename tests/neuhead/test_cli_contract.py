@@ -157,6 +157,8 @@ CASES = [
     ("fit-mask-missing", P + ["--mask", "{w}/m.png"], "--mask"),
     ("fit-mask-with-folder", F + ["--mask", "{black}"], "--mask"),
     ("fit-views-with-photo", P + ["--views", "0"], "--views"),
+    ("fit-fov-0", P + ["--fov", "0"], "--fov 0.0: the vertical field of view must be within 0.5-120 degrees"),
+    ("fit-fov-with-folder", F + ["--fov", "30"], "--fov 30.0: only a single photo takes --fov"),
     ("fit-prior-and-no-prior", F + ["--prior", "{trunc}"], "--no-prior"),
     ("fit-resume-nothing", F + ["--resume"], "--resume"),
     ("fit-prior-truncated", ["fit", "{case}", "--out", "{w}/out", "--prior", "{trunc}"], "prior.safetensors: not a valid safetensors"),

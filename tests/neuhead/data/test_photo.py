@@ -11,7 +11,7 @@ from PIL import Image
 
 from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array
 from neuhead.data.photo import (MESH_INDICES, canonical_points, crop_intrinsics, cut_square, detect_faces,
-                                cut_below_neck, load_photo, person_mask, solve_pose)
+                                cut_below_neck, exif_fov_y_deg, load_photo, person_mask, photo_placement, solve_pose)
 from neuhead.data.synthetic import make_head_scene
 from neuhead.errors import InputError
 
@@ -159,6 +159,43 @@ def test_neck_cut_clears_below_the_neck_and_beside_the_neck_column(yaw_deg):
     assert at(0.0, top - 20) == 1 and at(w - 10, cut + 5) == 1 and at(-(w - 10), cut + 5) == 1  # the neck
     assert at(w + 10, top - 10) == 0 and at(-(w + 10), cut + 5) == 0  # beside the neck: shoulders
     assert at(0.0, cut - 10) == 0 and at(w + 60, cut - 30) == 0  # below the neck
+
+
+def _with_focal_35mm(path, image, f35):
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0xA405] = f35  # Exif IFD -> FocalLengthIn35mmFilm
+    Image.fromarray(image).save(path, exif=exif)
+
+
+def test_exif_35mm_focal_length_gives_the_field_of_view(tmp_path):
+    """On a 3:2 photo the 35 mm equivalent maps onto the 36 x 24 mm frame: fov_y = 2 atan(12 / f35), at any size and
+    either orientation; no EXIF, an absurd value or an array give None."""
+    for (w, h), half_mm in [((360, 240), 12.0), ((240, 360), 18.0), ((1800, 1200), 12.0)]:
+        _with_focal_35mm(tmp_path / "p.jpg", np.zeros((h, w, 3), np.uint8), 26)
+        assert exif_fov_y_deg(tmp_path / "p.jpg", w, h) == pytest.approx(np.rad2deg(2 * np.arctan(half_mm / 26)), abs=1e-6)
+    Image.fromarray(np.zeros((240, 360, 3), np.uint8)).save(tmp_path / "plain.png")
+    assert exif_fov_y_deg(tmp_path / "plain.png", 360, 240) is None
+    _with_focal_35mm(tmp_path / "zero.jpg", np.zeros((240, 360, 3), np.uint8), 0)
+    assert exif_fov_y_deg(tmp_path / "zero.jpg", 360, 240) is None
+    assert exif_fov_y_deg(np.zeros((240, 360, 3), np.uint8), 360, 240) is None
+
+
+def test_photo_camera_from_exif_unless_given(tmp_path, astronaut):
+    """The astronaut with a 50 mm equivalent in its EXIF: the photo's camera takes that field of view (recorded as
+    "exif" in the placement), a given one wins, and without EXIF the telephoto default is assumed."""
+    img = skimage.data.astronaut()
+    _with_focal_35mm(tmp_path / "a.jpg", img, 50)
+    fov = exif_fov_y_deg(tmp_path / "a.jpg", 512, 512)
+    p = load_photo(tmp_path / "a.jpg")
+    assert p.fov_source == "exif" and p.fov_y_deg == pytest.approx(fov)
+    assert p.K_photo[1, 1] == pytest.approx(256 / np.tan(np.deg2rad(fov) / 2))
+    assert photo_placement(p).placement.summary()["fov_source"] == "exif"
+    given = load_photo(tmp_path / "a.jpg", fov_y_deg=20.0)
+    assert given.fov_source == "given" and given.K_photo[1, 1] == pytest.approx(256 / np.tan(np.deg2rad(10.0)))
+    assert astronaut.fov_source == "assumed" and astronaut.fov_y_deg == 10.0
+    # a wider camera sits nearer: the head's distance scales with the focal length
+    d = lambda q: np.linalg.norm(q.c2w_canonical[:3, 3] - CANONICAL_TO_WORLD[:3, 3])  # noqa: E731
+    assert d(p) < d(given) < d(astronaut)
 
 
 def test_astronaut_one_face_camera_in_front_mask_on_the_head(astronaut):
