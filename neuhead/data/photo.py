@@ -290,8 +290,8 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
         names=[Path(name).stem if name != "<array>" else "photo"],
         landmarks={k: v.copy() for k, v in REFERENCE_LANDMARKS.items()}, units="mm",
     )
-    log.info("%s: field of view %.1f deg (%s), face %.0f px, PnP RMS %.2f px, camera %.0f mm from the head, "
-             "crop %d px at (%d, %d)", name, fov_y_deg, fov_source, face_px, rms, np.linalg.norm(c2w[:3, 3]), side, x0, y0)
+    log.info("%s: face %.0f px, field of view %.1f deg (%s), PnP RMS %.2f px, camera %.0f mm from the head, "
+             "crop %d px at (%d, %d)", name, face_px, fov_y_deg, fov_source, rms, np.linalg.norm(c2w[:3, 3]), side, x0, y0)
     return PhotoInput(
         scene=scene, landmarks2d={n: to_crop(p) for n, p in zip(LANDMARK_NAMES, pts)}, mesh2d=to_crop(face.points),
         crop_box=(x0, y0, side), photo_size=(w, h), K_photo=K, c2w_canonical=c2w, reprojection_px=rms,
