@@ -258,8 +258,7 @@ def main() -> None:
                     views = configs["1"]
                     png = tmp / f"{seed}_{look}_photo.png"
                     Image.fromarray((np.clip(scene.images[views[0]], 0, 1) * 255 + 0.5).astype(np.uint8)).save(png)
-                    fov = {} if a.photo_fov is None else {"fov_y_deg": a.photo_fov}
-                    placed = photo_placement(load_photo(png, **fov))
+                    placed = photo_placement(load_photo(png, fov_y_deg=a.photo_fov))
                 else:
                     views = configs[vc]
                     folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")

@@ -68,6 +68,7 @@ def resolve_device(name: str) -> str:
 def check_options(args) -> str:
     """Every option checked before anything is read, fitted or written; returns the device."""
     from neuhead.commands import _checks as check
+    from neuhead.data.pose import check_fov_y_deg
     from neuhead.errors import InputError
 
     check.resolution("--resolution", args.resolution)
@@ -80,8 +81,7 @@ def check_options(args) -> str:
         if args.views is not None:
             raise InputError(f"--views: {args.input} is a single photo (one view); --views selects views of a "
                              "scene folder")
-        if args.fov is not None and not 0.5 <= args.fov <= 120:
-            raise InputError(f"--fov {args.fov}: the vertical field of view must be within 0.5-120 degrees")
+        check_fov_y_deg(args.fov)
     elif args.fov is not None:
         raise InputError(f"--fov {args.fov}: only a single photo takes --fov; the scene folder {args.input} "
                          "has its own cameras")

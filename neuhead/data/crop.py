@@ -21,23 +21,22 @@ six acceptance heads' frontal renders it cleared none of the true mask and 0-43 
 
 def neck_plane_coords(shape: tuple[int, int], K: np.ndarray, c2w_canonical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Canonical height and sideways offset (mm) where each pixel's ray meets the vertical plane through the
-    canonical y axis that faces the camera (the neck's plane as the camera sees it); NaN where a ray misses it."""
+    canonical y axis that faces the camera (the neck's plane as the camera sees it); NaN where the plane is behind
+    the camera. The plane's (sideways, height) coordinates map to pixels by a homography, so each pixel costs a
+    3 x 3 product on two broadcast axes, not a ray."""
+    c2w = np.asarray(c2w_canonical, dtype=np.float64)
+    toward = np.array([c2w[0, 3], 0.0, c2w[2, 3]])  # horizontal direction from the y axis to the camera
+    toward = toward / np.linalg.norm(toward) if np.linalg.norm(toward) > 1e-6 else np.array([0.0, 0.0, 1.0])
+    side = np.cross([0.0, 1.0, 0.0], toward)
+    w2c = np.linalg.inv(c2w)
+    H = np.asarray(K, dtype=np.float64) @ np.column_stack([w2c[:3, :3] @ side, w2c[:3, 1], w2c[:3, 3]])
+    Hi = np.linalg.inv(H)  # pixel (u, v, 1) -> (sideways, height, 1) / depth
     h, w = shape
-    vv, uu = np.mgrid[0:h, 0:w] + 0.5
-    K = np.asarray(K, dtype=np.float64)
-    d_cam = np.stack([(uu - K[0, 2] - K[0, 1] * (vv - K[1, 2]) / K[1, 1]) / K[0, 0], (vv - K[1, 2]) / K[1, 1],
-                      np.ones_like(uu)], -1)
-    d = d_cam @ np.asarray(c2w_canonical, dtype=np.float64)[:3, :3].T
-    o = np.asarray(c2w_canonical, dtype=np.float64)[:3, 3]
-    n = np.array([o[0], 0.0, o[2]])
-    n /= max(np.linalg.norm(n), 1e-9)  # horizontal direction towards the camera
-    side = np.cross([0.0, 1.0, 0.0], n)
-    denom = d @ n
+    u, v = np.arange(w)[None, :] + 0.5, np.arange(h)[:, None] + 0.5
+    q = [Hi[i, 0] * u + Hi[i, 1] * v + Hi[i, 2] for i in range(3)]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(np.abs(denom) > 1e-9, -(o @ n) / denom, np.nan)
-    t = np.where(t > 0, t, np.nan)
-    p = o + t[..., None] * d
-    return p[..., 1], p @ side
+        inv_depth = np.where(q[2] > 0, q[2], np.nan)
+        return q[1] / inv_depth, q[0] / inv_depth
 
 
 def cut_below_neck(mask: np.ndarray, K: np.ndarray, c2w_canonical: np.ndarray, y_mm: float | None = None,

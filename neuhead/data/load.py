@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from neuhead.cameras import Cameras
+from neuhead.data.pose import check_fov_y_deg
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 from neuhead.io import IMAGE_SUFFIXES, read_image, read_mask
@@ -32,8 +33,7 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
     """
     if frame not in FRAMES:
         raise InputError(f"--frame must be one of {', '.join(FRAMES)}, got {frame!r}")
-    if fov_y_deg is not None and not 0.5 <= fov_y_deg <= 120:
-        raise InputError(f"--fov {fov_y_deg}: the vertical field of view must be within 0.5-120 degrees")
+    check_fov_y_deg(fov_y_deg)
     single_photo = cameras is None and (not isinstance(images, (str, Path)) or not Path(images).is_dir())
     if fov_y_deg is not None and not single_photo:
         raise InputError(f"--fov {fov_y_deg}: only a single photo without cameras takes a field of view; "

@@ -42,7 +42,7 @@ from neuhead.data.crop import (CROP_CENTER_MM, CROP_MARGIN, CROP_WINDOW_MM, NECK
                                cut_below_neck, cut_square, head_crop)
 from neuhead.data.face import (MAX_FACES, MESH_INDICES, FaceDetection, canonical_points, detect_faces,  # noqa: F401
                                person_mask)
-from neuhead.data.pose import DEFAULT_FOV_Y_DEG, LANDMARK_WEIGHTS, RIGID_LANDMARKS, photo_intrinsics, solve_pose  # noqa: F401
+from neuhead.data.pose import DEFAULT_FOV_Y_DEG, FOV_Y_RANGE_DEG, LANDMARK_WEIGHTS, RIGID_LANDMARKS, photo_intrinsics, solve_pose  # noqa: F401
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 
@@ -233,15 +233,16 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
     name = _name(path_or_array)
     if size < 8:
         raise ValueError(f"load_photo: size must be >= 8, got {size}")
-    if fov_y_deg is not None and not 0.5 <= fov_y_deg <= 120:
-        raise ValueError(f"load_photo: fov_y_deg must be within [0.5, 120], got {fov_y_deg}")
+    if fov_y_deg is not None and not FOV_Y_RANGE_DEG[0] <= fov_y_deg <= FOV_Y_RANGE_DEG[1]:
+        raise ValueError(f"load_photo: fov_y_deg must be within {list(FOV_Y_RANGE_DEG)}, got {fov_y_deg}")
     image = read_photo(path_or_array)
     h, w = image.shape[:2]
-    fov_source = "given"
-    if fov_y_deg is None:
-        fov_y_deg = exif_fov_y_deg(path_or_array, w, h)
-        fov_source = "exif" if fov_y_deg is not None else "assumed"
-        fov_y_deg = DEFAULT_FOV_Y_DEG if fov_y_deg is None else fov_y_deg
+    if fov_y_deg is not None:
+        fov_source = "given"
+    elif (exif := exif_fov_y_deg(path_or_array, w, h)) is not None:
+        fov_y_deg, fov_source = exif, "exif"
+    else:
+        fov_y_deg, fov_source = DEFAULT_FOV_Y_DEG, "assumed"
     user_mask = None if mask is None else read_user_mask(mask, (h, w), name)
     notes: list[str] = []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuhead.data.canonical import LANDMARK_NAMES, reference_array
+from neuhead.errors import InputError
 
 LANDMARK_WEIGHTS = {"right_eye": 1.0, "left_eye": 1.0, "nose_tip": 1.0, "nose_base": 1.0, "right_lips": 0.25,
                     "left_lips": 0.25}
@@ -14,6 +15,15 @@ RIGID_LANDMARKS = ("right_eye", "left_eye", "nose_tip", "nose_base")
 """landmarks that barely move with expression (the second PnP start)"""
 DEFAULT_FOV_Y_DEG = 10.0
 """assumed vertical field of view of the whole photo (a telephoto portrait)"""
+FOV_Y_RANGE_DEG = (0.5, 120.0)
+"""vertical fields of view a photo may be given (degrees)"""
+
+
+def check_fov_y_deg(fov_y_deg: float | None, option: str = "--fov") -> None:
+    """``InputError`` (one line naming ``option``) unless ``fov_y_deg`` is None or within ``FOV_Y_RANGE_DEG``."""
+    lo, hi = FOV_Y_RANGE_DEG
+    if fov_y_deg is not None and not lo <= fov_y_deg <= hi:
+        raise InputError(f"{option} {fov_y_deg}: the vertical field of view must be within {lo:g}-{hi:g} degrees")
 
 
 def photo_intrinsics(width: int, height: int, fov_y_deg: float = DEFAULT_FOV_Y_DEG) -> np.ndarray:
