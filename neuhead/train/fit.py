@@ -22,6 +22,7 @@ import torch
 from neuhead.cameras import CameraRefinement, Rays, pixel_rays, pixels_near_point, sphere_near_far
 from neuhead.config import FitConfig, StageConfig, to_dict
 from neuhead.data.scene import Scene
+from neuhead.errors import InputError
 from neuhead.losses import CoefficientPrior, solid_terms, total_loss
 from neuhead.model.multineus import MultiNeuS
 from neuhead.model.subspace import CoefficientSubspace
@@ -282,11 +283,90 @@ def face_focus(scene: Scene, radius: float) -> np.ndarray | None:
     return pixels_near_point(scene.cameras.K, scene.cameras.c2w, h, w, reference_unit("nose_tip"), radius)
 
 
+THUMBNAIL_PX = 16
+"""side of the per-view grey thumbnails a checkpoint keeps of its input images and masks"""
+THUMBNAIL_TOL = 0.02
+"""largest difference between two thumbnails (in [0, 1]) still taken for the same input"""
+
+
+def input_signature(scene: Scene) -> dict:
+    """What a fit's checkpoint records of the scene it fits (JSON): the views' names and size, the cameras,
+    ``to_world``, and a ``THUMBNAIL_PX``² grey thumbnail of every image and mask (block means), so a resume
+    on another input (another photo, ``--fov``, ``--mask``, ``--views``, ``--frame``) is refused."""
+    def thumb(a: np.ndarray) -> list:  # (n, H, W) -> (n, t, t) block means, H and W cut to multiples of t
+        n, h, w = a.shape
+        t = min(THUMBNAIL_PX, h, w)
+        a = a[:, : h // t * t, : w // t * t].reshape(n, t, h // t, t, w // t).mean(axis=(2, 4))
+        return np.round(a, 4).tolist()
+
+    cams = scene.cameras
+    return {
+        "names": list(scene.names), "size": [scene.width, scene.height],
+        "K": np.asarray(cams.K, np.float64).tolist(), "c2w": np.asarray(cams.c2w, np.float64).tolist(),
+        "to_world": np.asarray(scene.to_world, np.float64).tolist(),
+        "images": thumb(scene.images.mean(axis=-1)),
+        "masks": None if scene.masks is None else thumb(scene.masks),
+    }
+
+
+def _leaves(d, prefix: str = "") -> dict:
+    """A nested JSON value flattened to {"a.b.0": leaf}."""
+    if isinstance(d, dict):
+        return {k: v for key, val in d.items() for k, v in _leaves(val, f"{prefix}{key}.").items()}
+    if isinstance(d, list) and any(isinstance(v, (dict, list)) for v in d):
+        return {k: v for i, val in enumerate(d) for k, v in _leaves(val, f"{prefix}{i}.").items()}
+    return {prefix[:-1]: d}
+
+
+def resume_mismatch(meta: dict, scene: Scene, cfg: FitConfig) -> str | None:
+    """Why a checkpoint's ``meta`` cannot continue fitting ``scene`` with ``cfg``, or None when it can.
+
+    The config must match on every field both have (a field added since the checkpoint was written is not
+    held against it); the input must match ``input_signature`` (cameras to 1e-6 of their scale, thumbnails to
+    ``THUMBNAIL_TOL``); a checkpoint written before the signature existed is checked on its config only."""
+    import json
+
+    old, new = _leaves(meta.get("config", {})), _leaves(json.loads(json.dumps(to_dict(cfg))))
+    changed = [k for k in sorted(old.keys() & new.keys()) if old[k] != new[k]]
+    if changed:
+        shown = ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        return f"the fit's settings differ ({shown}{more}; --preset, --iters or --seed changed?)"
+    was = meta.get("input")
+    if was is None:
+        return None
+    now = input_signature(scene)
+    if was["names"] != now["names"] or was["size"] != now["size"]:
+        return (f"it fitted {len(was['names'])} view(s) of {was['size'][0]}x{was['size'][1]} px "
+                f"({', '.join(was['names'][:4])}), this input has {len(now['names'])} of "
+                f"{now['size'][0]}x{now['size'][1]} px ({', '.join(now['names'][:4])})")
+
+    def differs(key: str, tol: float) -> bool:
+        a, b = was[key], now[key]
+        if a is None or b is None:
+            return (a is None) != (b is None)
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        return a.shape != b.shape or not np.allclose(a, b, rtol=tol, atol=tol * max(1.0, float(np.abs(b).max())))
+
+    if differs("K", 1e-6) or differs("c2w", 1e-6):
+        return "the cameras differ (another photo field of view --fov, other --views, or the scene's cameras changed)"
+    if differs("to_world", 1e-6):
+        return "the frame differs (--frame, or the scene's scale_mat changed)"
+    if differs("images", THUMBNAIL_TOL):
+        return "the images differ"
+    if differs("masks", THUMBNAIL_TOL):
+        return "the masks differ (--mask, or the scene's mask/ folder changed)"
+    return None
+
+
 def _resume(run: _Run) -> tuple[Checkpoint | None, int, int]:
-    """Weights, cameras, generator and history from the run's checkpoint; (checkpoint, stage, iteration)."""
+    """Weights, cameras, generator and history from the run's checkpoint; (checkpoint, stage, iteration).
+    ``InputError`` naming the checkpoint when it was written for another input or other settings."""
     if run.ckpt_path is None or not run.ckpt_path.is_file():
         return None, 0, 0
     ckpt = load_checkpoint(run.ckpt_path)
+    if (why := resume_mismatch(ckpt.meta, run.scene, run.cfg)) is not None:
+        raise InputError(f"{run.ckpt_path}: cannot resume: {why}; fit without --resume or into another --out")
     run.model.load_state_dict(ckpt.model_state())
     if run.cam_ref is not None and ckpt.prefixed("cameras."):
         run.cam_ref.load_state_dict(ckpt.prefixed("cameras."))
@@ -491,5 +571,6 @@ def _save(path, model, opt, cam_ref, gen, cfg, scene, scene_index, stage, iterat
         "optim": opt_meta,
         "plateau": plateau.state(),
         "image_size": [scene.width, scene.height],
+        "input": input_signature(scene),
     }
     save_checkpoint(path, model, meta, extra)

@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -6,7 +7,9 @@ import torch
 
 from neuhead.config import FitConfig, ModelConfig, RenderConfig, SCRATCH_PRESETS, StageConfig
 from neuhead.train.checkpoint import load_checkpoint
-from neuhead.train.fit import run_stages
+from neuhead.cameras import Cameras
+from neuhead.errors import InputError
+from neuhead.train.fit import CHECKPOINT_NAME, resume_mismatch, run_stages
 
 TINY = replace(
     SCRATCH_PRESETS["quick"],
@@ -42,6 +45,32 @@ def test_killed_run_resumes_to_the_same_weights(sample_scene, tmp_path):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
     hist = resumed.history["scratch"]
     assert [it for it, _ in hist] == [10]
+
+
+def test_resume_refuses_another_input_or_other_settings(sample_scene, tmp_path):
+    run_stages(sample_scene, _cfg(5), out_dir=tmp_path, progress=False)
+    meta = load_checkpoint(tmp_path / CHECKPOINT_NAME).meta
+    assert resume_mismatch(meta, sample_scene, _cfg(5)) is None
+    c = sample_scene.cameras
+    K = c.K.copy()
+    K[:, :2, :2] *= 1.05  # another field of view: what another --fov does to a photo
+    other_cams = replace(sample_scene, cameras=Cameras(K, c.c2w, c.width, c.height))
+    darker = replace(sample_scene, images=sample_scene.images * 0.8)
+    no_masks = replace(sample_scene, masks=None)
+    cases = [(sample_scene, _cfg(6), "stages.0.iters 5 -> 6"), (other_cams, _cfg(5), "the cameras differ"),
+             (darker, _cfg(5), "the images differ"), (no_masks, _cfg(5), "the masks differ"),
+             (sample_scene.subset([0, 1]), _cfg(5), "it fitted 12 view(s) of 48x48 px")]
+    for scene, cfg, why in cases:
+        assert why in resume_mismatch(meta, scene, cfg)
+        with pytest.raises(InputError, match=f"{CHECKPOINT_NAME}: cannot resume: .*{re.escape(why)}"):
+            run_stages(scene, cfg, out_dir=tmp_path, resume=True, progress=False)
+    # a checkpoint from before the input signature: its config is still checked, its input is taken on trust
+    old = {k: v for k, v in meta.items() if k != "input"}
+    assert resume_mismatch(old, darker, _cfg(5)) is None
+    assert "stages.0.iters" in resume_mismatch(old, sample_scene, _cfg(6))
+    # a config field the checkpoint does not know yet is not held against it
+    old["config"] = {k: v for k, v in old["config"].items() if k != "seed"}
+    assert resume_mismatch(old, sample_scene, replace(_cfg(5), seed=7)) is None
 
 
 def test_killed_run_with_a_moving_average_resumes_to_the_same_weights(sample_scene, tmp_path):
