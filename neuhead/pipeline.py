@@ -27,8 +27,8 @@ from neuhead.io import atomic_path, check_writable_dir, write_json
 from neuhead.model.multineus import MultiNeuS
 from neuhead.reconstruction import Reconstruction
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
-from neuhead.train.fit import (CHECKPOINT_NAME, FitResult, fitted_to_world, init_scene_to_base, init_scene_to_shape,
-                               peak_memory_mb, run_stages)
+from neuhead.train.fit import (CHECKPOINT_NAME, FitResult, check_resume, fitted_to_world, init_scene_to_base,
+                               init_scene_to_shape, peak_memory_mb, run_stages)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,8 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     those of ``for_views(cfg, len(scene), is_photo(scene))`` (with one view, a stage's ``params_one_view``; a photo
     without cameras starts from its landmarks)."""
     cfg = for_views(cfg, len(scene), is_photo(scene))
+    if resume and checkpoint_dir is not None:  # before the landmark start: nothing is fitted for a checkpoint of no use
+        check_resume(Path(checkpoint_dir) / CHECKPOINT_NAME, scene, cfg)
     shape = anchor = None
     if prior is not None and cfg.scene_init == "landmarks" and _detections(scene):
         shape = scene_face_shape(scene)  # deterministic: a resumed fit finds the same face

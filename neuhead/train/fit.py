@@ -318,24 +318,9 @@ def _leaves(d, prefix: str = "") -> dict:
     return {prefix[:-1]: d}
 
 
-def resume_mismatch(meta: dict, scene: Scene, cfg: FitConfig) -> str | None:
-    """Why a checkpoint's ``meta`` cannot continue fitting ``scene`` with ``cfg``, or None when it can.
-
-    The config must match on every field both have (a field added since the checkpoint was written is not
-    held against it); the input must match ``input_signature`` (cameras to 1e-6 of their scale, thumbnails to
-    ``THUMBNAIL_TOL``); a checkpoint written before the signature existed is checked on its config only."""
-    import json
-
-    old, new = _leaves(meta.get("config", {})), _leaves(json.loads(json.dumps(to_dict(cfg))))
-    changed = [k for k in sorted(old.keys() & new.keys()) if old[k] != new[k]]
-    if changed:
-        shown = ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in changed[:3])
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        return f"the fit's settings differ ({shown}{more}; --preset, --iters or --seed changed?)"
-    was = meta.get("input")
-    if was is None:
-        return None
-    now = input_signature(scene)
+def _input_mismatch(was: dict, now: dict) -> str | None:
+    """How two ``input_signature`` records differ (cameras to 1e-6 of their scale, thumbnails to
+    ``THUMBNAIL_TOL``), or None."""
     if was["names"] != now["names"] or was["size"] != now["size"]:
         return (f"it fitted {len(was['names'])} view(s) of {was['size'][0]}x{was['size'][1]} px "
                 f"({', '.join(was['names'][:4])}), this input has {len(now['names'])} of "
@@ -359,14 +344,45 @@ def resume_mismatch(meta: dict, scene: Scene, cfg: FitConfig) -> str | None:
     return None
 
 
+def resume_mismatch(meta: dict, scene: Scene, cfg: FitConfig) -> str | None:
+    """Why a checkpoint's ``meta`` cannot continue fitting ``scene`` with ``cfg``, or None when it can.
+
+    The input must match ``input_signature`` (``_input_mismatch``; a checkpoint written before the signature
+    existed is checked on its config only), then the config on every field both have (a field added since the
+    checkpoint was written is not held against it). The input goes first: with another number of views the
+    stages differ too (``config.for_views``), and the views are what the user changed."""
+    import json
+
+    if "input" in meta and (why := _input_mismatch(meta["input"], input_signature(scene))) is not None:
+        return why
+    old, new = _leaves(meta.get("config", {})), _leaves(json.loads(json.dumps(to_dict(cfg))))
+    changed = [k for k in sorted(old.keys() & new.keys()) if old[k] != new[k]]
+    if changed:
+        shown = ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        return f"the fit's settings differ ({shown}{more}; --preset, --iters or --seed changed?)"
+    return None
+
+
+def check_resume(path: str | Path, scene: Scene, cfg: FitConfig, meta: dict | None = None) -> None:
+    """``InputError`` naming the checkpoint at ``path`` (its ``meta`` if already read) when it cannot continue
+    fitting ``scene`` with ``cfg`` (``resume_mismatch``); nothing when there is no checkpoint there."""
+    path = Path(path)
+    if meta is None:
+        if not path.is_file():
+            return
+        meta = load_checkpoint(path).meta
+    if (why := resume_mismatch(meta, scene, cfg)) is not None:
+        raise InputError(f"{path}: cannot resume: {why}; fit without --resume or into another --out")
+
+
 def _resume(run: _Run) -> tuple[Checkpoint | None, int, int]:
     """Weights, cameras, generator and history from the run's checkpoint; (checkpoint, stage, iteration).
     ``InputError`` naming the checkpoint when it was written for another input or other settings."""
     if run.ckpt_path is None or not run.ckpt_path.is_file():
         return None, 0, 0
     ckpt = load_checkpoint(run.ckpt_path)
-    if (why := resume_mismatch(ckpt.meta, run.scene, run.cfg)) is not None:
-        raise InputError(f"{run.ckpt_path}: cannot resume: {why}; fit without --resume or into another --out")
+    check_resume(run.ckpt_path, run.scene, run.cfg, ckpt.meta)
     run.model.load_state_dict(ckpt.model_state())
     if run.cam_ref is not None and ckpt.prefixed("cameras."):
         run.cam_ref.load_state_dict(ckpt.prefixed("cameras."))

@@ -41,3 +41,21 @@ def test_one_view_fits_move_only_the_new_scene_and_three_views_move_everything(s
     assert list(one.report["stages"]) == ["stage1", "stage2"]
     three = fit(sample_scene.subset([0, 1, 2]), cfg, prior.model, progress=False)
     assert _shared_changed(prior.model, three.model)
+
+
+def test_resume_on_another_input_is_refused_before_the_prior_is_prepared(sample_scene, tmp_path, monkeypatch):
+    import pytest
+
+    import neuhead.pipeline as pipeline
+    from neuhead.errors import InputError
+
+    prior = load_prior()
+    cfg = fit_config("quick", prior.config.model, iters=4, seed=0)
+    fit(sample_scene.subset([0]), cfg, prior.model, checkpoint_dir=tmp_path, progress=False)
+    prepared = []
+    monkeypatch.setattr(pipeline, "prepare_prior", lambda *a, **k: prepared.append(1) or prepare_prior(*a, **k))
+    with pytest.raises(InputError, match="cannot resume: it fitted 1 view"):
+        fit(sample_scene.subset([0, 1]), cfg, prior.model, checkpoint_dir=tmp_path, resume=True, progress=False)
+    assert not prepared
+    fit(sample_scene.subset([0]), cfg, prior.model, checkpoint_dir=tmp_path, resume=True, progress=False)
+    assert prepared
