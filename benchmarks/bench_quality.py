@@ -172,7 +172,8 @@ def main() -> None:
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--configs", default="1,3")
     ap.add_argument("--photo-fov", type=float, default=None,
-                    help="vertical field of view (deg) the photo config assumes (default: the photo path's, 10); the train look's frontal render has 33.4")
+                    help="vertical field of view (deg) the photo config is given (default: the photo path's own, a camera 1 m "
+                         "from the head); the train look's frontal render has 33.4, the other look's 15")
     ap.add_argument("--fit-iters", type=int, default=None, help="total iterations of the prior fit (default: the preset's)")
     ap.add_argument("--scratch", action="store_true", help="also fit NeuS from scratch (slow)")
     ap.add_argument("--before", action="store_true", help="also fit the prior in the file's frame (as before placement)")

@@ -69,7 +69,7 @@ def fit(images: str | Path | Sequence[str | Path] | Sequence[np.ndarray], camera
     estimated from face landmarks). masks: arrays or mask paths, or None (segmented automatically for a
     photo). frame: "auto" (the canonical head frame found from the images; the default with a prior) or
     "file" (the file's own scale_mat frame; the default with ``prior=None``). fov: a single photo's vertical
-    field of view in degrees (default: from its EXIF focal length, else an assumed telephoto 10°).
+    field of view in degrees (default: from its EXIF focal length, else the one that puts the camera 1 m from the head).
     """
     from neuhead.data.load import load_input
 

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     p.add_argument("--mask", type=Path, default=None, help="foreground mask for a single photo (white = head)")
     p.add_argument("--fov", type=float, default=None, metavar="DEG",
                    help="a single photo's vertical field of view in degrees (default: from its EXIF focal length, "
-                        "else 10, a telephoto portrait; a phone's 26 mm-equivalent main camera held upright: about 67)")
+                        "else the one that puts the camera 1 m from the head; a phone's 26 mm-equivalent main camera held "
+                        "upright: about 67)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--views", type=_views, default=None, help="comma-separated view indices, e.g. 0,3,5")
     p.add_argument("--preset", choices=["quick", "paper"], default="quick", help="quick = CPU minutes; paper = published settings (GPU)")

@@ -9,8 +9,8 @@ Steps (each a small function, composed by ``load_photo``):
 3. ``solve_pose``: PnP (``cv2.solvePnP`` SQPnP, then weighted Levenberg-Marquardt with the
    mouth corners down-weighted) of those six 2D points against the canonical reference set (``neuhead.data.canonical.REFERENCE_LANDMARKS``, mm) with a
    pinhole, ``f = (H / 2) / tan(fov_y / 2)`` for the whole photo: fov_y as given (``--fov``), else from the
-   photo's EXIF 35 mm-equivalent focal length (``exif_fov_y_deg``: phones and most cameras write it), else a
-   telephoto 10°,
+   photo's EXIF 35 mm-equivalent focal length (``exif_fov_y_deg``: phones and most cameras write it), else the
+   one that puts the camera 1 m from the head (``fov_y_for_distance``, ``DEFAULT_CAMERA_DISTANCE_MM``),
    principal point at the image centre. The head then sits at the distance that gives it its size
    in the image. Gives ``c2w`` in the canonical mm frame.
 4. ``person_mask``: mediapipe selfie segmentation (shipped model), cleared below the neck where the
@@ -36,13 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from neuhead.cameras import Cameras
-from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, REFERENCE_LANDMARKS, reference_array
+from neuhead.data.canonical import CANONICAL_CENTER_MM, CANONICAL_TO_WORLD, LANDMARK_NAMES, REFERENCE_LANDMARKS, reference_array
 # the steps live in one module each; their names stay importable from here
 from neuhead.data.crop import (CROP_CENTER_MM, CROP_MARGIN, CROP_WINDOW_MM, NECK_CUT_MM, crop_intrinsics,  # noqa: F401
                                cut_below_neck, cut_square, head_crop)
 from neuhead.data.face import (MAX_FACES, MESH_INDICES, FaceDetection, canonical_points, detect_faces,  # noqa: F401
                                person_mask)
-from neuhead.data.pose import DEFAULT_FOV_Y_DEG, FOV_Y_RANGE_DEG, LANDMARK_WEIGHTS, RIGID_LANDMARKS, photo_intrinsics, solve_pose  # noqa: F401
+from neuhead.data.pose import (DEFAULT_CAMERA_DISTANCE_MM, DEFAULT_FOV_Y_DEG, FOV_Y_RANGE_DEG, LANDMARK_WEIGHTS,  # noqa: F401
+                               RIGID_LANDMARKS, fov_y_for_distance, photo_intrinsics, solve_pose)
 from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 
@@ -226,7 +227,8 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
 
     mask: None (segment the person) or a mask file / (H, W) array of the photo's size.
     size: side of the square crop in pixels. fov_y_deg: the photo's vertical field of view; None: from the
-    photo's EXIF (``exif_fov_y_deg``), else ``DEFAULT_FOV_Y_DEG``.
+    photo's EXIF (``exif_fov_y_deg``), else the one that puts the camera ``DEFAULT_CAMERA_DISTANCE_MM`` from the head
+    (``fov_y_for_distance``).
     Raises ``InputError`` (one line naming the file) for unreadable / tiny photos, no face, a mask
     of the wrong size, or a pose that cannot be solved.
     """
@@ -237,12 +239,6 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
         raise ValueError(f"load_photo: fov_y_deg must be within {list(FOV_Y_RANGE_DEG)}, got {fov_y_deg}")
     image = read_photo(path_or_array)
     h, w = image.shape[:2]
-    if fov_y_deg is not None:
-        fov_source = "given"
-    elif (exif := exif_fov_y_deg(path_or_array, w, h)) is not None:
-        fov_y_deg, fov_source = exif, "exif"
-    else:
-        fov_y_deg, fov_source = DEFAULT_FOV_Y_DEG, "assumed"
     user_mask = None if mask is None else read_user_mask(mask, (h, w), name)
     notes: list[str] = []
 
@@ -256,8 +252,14 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
         log.warning(msg)
         notes.append(msg)
 
-    K = photo_intrinsics(w, h, fov_y_deg)
     pts = canonical_points(face)
+    if fov_y_deg is not None:
+        fov_source = "given"
+    elif (exif := exif_fov_y_deg(path_or_array, w, h)) is not None:
+        fov_y_deg, fov_source = exif, "exif"
+    else:
+        fov_y_deg, fov_source = fov_y_for_distance(pts, w, h), "assumed"
+    K = photo_intrinsics(w, h, fov_y_deg)
     try:
         c2w, rms = solve_pose(pts, K)
     except ValueError as e:
@@ -292,7 +294,8 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
         landmarks={k: v.copy() for k, v in REFERENCE_LANDMARKS.items()}, units="mm",
     )
     log.info("%s: face %.0f px, field of view %.1f deg (%s), PnP RMS %.2f px, camera %.0f mm from the head, "
-             "crop %d px at (%d, %d)", name, face_px, fov_y_deg, fov_source, rms, np.linalg.norm(c2w[:3, 3]), side, x0, y0)
+             "crop %d px at (%d, %d)", name, face_px, fov_y_deg, fov_source, rms, np.linalg.norm(c2w[:3, 3] - CANONICAL_CENTER_MM),
+             side, x0, y0)
     return PhotoInput(
         scene=scene, landmarks2d={n: to_crop(p) for n, p in zip(LANDMARK_NAMES, pts)}, mesh2d=to_crop(face.points),
         crop_box=(x0, y0, side), photo_size=(w, h), K_photo=K, c2w_canonical=c2w, reprojection_px=rms,

@@ -13,8 +13,16 @@ LANDMARK_WEIGHTS = {"right_eye": 1.0, "left_eye": 1.0, "nose_tip": 1.0, "nose_ba
 tilts an unweighted solution by ≈ 25°); 0.25 costs ≈ 0.7° median on synthetic heads"""
 RIGID_LANDMARKS = ("right_eye", "left_eye", "nose_tip", "nose_base")
 """landmarks that barely move with expression (the second PnP start)"""
+DEFAULT_CAMERA_DISTANCE_MM = 1000.0
+"""camera distance assumed for a photo whose field of view is neither given nor in its EXIF: perspective depends
+on the distance alone (a crop of a photo keeps it), and 1 m lies between a selfie at arm's length (0.4-0.6 m)
+and a portrait from a few metres; the field of view follows from the face's size in the photo"""
+ASSUMED_FOV_Y_RANGE_DEG = (5.0, 75.0)
+"""the field of view an assumed distance may give (a telephoto to a phone's main camera held upright): a small face
+in a large photo is a wide photo from further away, not a 120 deg lens at 1 m"""
 DEFAULT_FOV_Y_DEG = 10.0
-"""assumed vertical field of view of the whole photo (a telephoto portrait)"""
+"""``photo_intrinsics``' default field of view (a telephoto); a photo's own comes from ``--fov``, its EXIF or
+``fov_y_for_distance``"""
 FOV_Y_RANGE_DEG = (0.5, 120.0)
 """vertical fields of view a photo may be given (degrees)"""
 
@@ -31,6 +39,34 @@ def photo_intrinsics(width: int, height: int, fov_y_deg: float = DEFAULT_FOV_Y_D
     from neuhead.cameras import intrinsics
 
     return intrinsics(fov_y_deg, width, height)
+
+
+def fov_y_for_distance(points2d: np.ndarray, width: int, height: int,
+                       distance_mm: float = DEFAULT_CAMERA_DISTANCE_MM) -> float:
+    """The vertical field of view (deg) of a ``width`` x ``height`` photo at which ``solve_pose`` of its six
+    landmarks ``points2d`` puts the camera ``distance_mm`` from the canonical head centre, within
+    ``ASSUMED_FOV_Y_RANGE_DEG``. It starts where the landmarks' extent matches the reference's at that distance;
+    the distance grows almost linearly with the focal length at a fixed face size, so ``f <- f * distance / d(f)``
+    settles in two or three rounds (at most six are taken)."""
+    from neuhead.data.canonical import CANONICAL_CENTER_MM
+
+    lo, hi = ASSUMED_FOV_Y_RANGE_DEG
+    x = np.asarray(points2d, np.float64).reshape(-1, 2)
+    ref = reference_array()[:, :2]
+    f = distance_mm * np.ptp(x, axis=0).max() / np.ptp(ref, axis=0).max()  # the face's size at that distance
+    fov = float(np.clip(np.rad2deg(2 * np.arctan(0.5 * height / f)), lo, hi))
+    for _ in range(6):
+        try:
+            c2w, _ = solve_pose(x, photo_intrinsics(width, height, fov))
+        except ValueError:
+            return fov
+        d = float(np.linalg.norm(c2w[:3, 3] - CANONICAL_CENTER_MM))
+        f = 0.5 * height / np.tan(np.deg2rad(fov) / 2) * distance_mm / d
+        new = float(np.clip(np.rad2deg(2 * np.arctan(0.5 * height / f)), lo, hi))
+        if abs(new - fov) < 1e-3:
+            break
+        fov = new
+    return fov
 
 
 def solve_pose(points2d: np.ndarray, K: np.ndarray, names=LANDMARK_NAMES,
@@ -64,7 +100,10 @@ def solve_pose(points2d: np.ndarray, K: np.ndarray, names=LANDMARK_NAMES,
     for sel in (list(range(len(names))), rigid):
         if len(sel) < 4:
             continue
-        ok, rvec, tvec = cv2.solvePnP(obj[sel], x[sel].reshape(-1, 1, 2), K, None, flags=cv2.SOLVEPNP_SQPNP)
+        try:
+            ok, rvec, tvec = cv2.solvePnP(obj[sel], x[sel].reshape(-1, 1, 2), K, None, flags=cv2.SOLVEPNP_SQPNP)
+        except cv2.error:  # SQPnP refuses points whose normalised spread is tiny (a small face, a long lens)
+            continue
         if not ok or tvec[2, 0] <= 0:
             continue
         fit = least_squares(residuals, np.concatenate([rvec[:, 0], tvec[:, 0]]), method="lm")

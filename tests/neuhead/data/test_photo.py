@@ -10,6 +10,7 @@ import skimage.data
 from PIL import Image
 
 from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array
+from neuhead.data.pose import DEFAULT_CAMERA_DISTANCE_MM
 from neuhead.data.photo import (MESH_INDICES, canonical_points, crop_intrinsics, cut_square, detect_faces,
                                 cut_below_neck, exif_fov_y_deg, load_photo, person_mask, photo_placement, solve_pose)
 from neuhead.data.synthetic import make_head_scene
@@ -67,11 +68,11 @@ def test_pnp_camera_matches_the_true_camera_in_the_canonical_frame(heads):
     assert np.median(rel) < 0.10 and max(rel) < 0.2
 
 
-def test_default_telephoto_fov_only_scales_the_distance(heads):
+def test_a_telephoto_fov_only_scales_the_distance(heads):
     scene, _ = heads[0]
     K = scene.cameras.K[0]
     fov = np.rad2deg(2 * np.arctan(0.5 * scene.height / K[1, 1]))
-    a, b = load_photo(scene.images[0], fov_y_deg=fov), load_photo(scene.images[0])  # default 10°
+    a, b = load_photo(scene.images[0], fov_y_deg=fov), load_photo(scene.images[0], fov_y_deg=10.0)
     da = np.linalg.norm(a.c2w_canonical[:3, 3])
     db = np.linalg.norm(b.c2w_canonical[:3, 3])
     f_ratio = b.K_photo[1, 1] / a.K_photo[1, 1]
@@ -182,7 +183,7 @@ def test_exif_35mm_focal_length_gives_the_field_of_view(tmp_path):
 
 def test_photo_camera_from_exif_unless_given(tmp_path, astronaut):
     """The astronaut with a 50 mm equivalent in its EXIF: the photo's camera takes that field of view (recorded as
-    "exif" in the placement), a given one wins, and without EXIF the telephoto default is assumed."""
+    "exif" in the placement), a given one wins, and without EXIF the camera is assumed 1 m from the head."""
     img = skimage.data.astronaut()
     _with_focal_35mm(tmp_path / "a.jpg", img, 50)
     fov = exif_fov_y_deg(tmp_path / "a.jpg", 512, 512)
@@ -190,12 +191,13 @@ def test_photo_camera_from_exif_unless_given(tmp_path, astronaut):
     assert p.fov_source == "exif" and p.fov_y_deg == pytest.approx(fov)
     assert p.K_photo[1, 1] == pytest.approx(256 / np.tan(np.deg2rad(fov) / 2))
     assert photo_placement(p).placement.summary()["fov_source"] == "exif"
-    given = load_photo(tmp_path / "a.jpg", fov_y_deg=20.0)
-    assert given.fov_source == "given" and given.K_photo[1, 1] == pytest.approx(256 / np.tan(np.deg2rad(10.0)))
-    assert astronaut.fov_source == "assumed" and astronaut.fov_y_deg == 10.0
-    # a wider camera sits nearer: the head's distance scales with the focal length
+    given = load_photo(tmp_path / "a.jpg", fov_y_deg=10.0)
+    assert given.fov_source == "given" and given.K_photo[1, 1] == pytest.approx(256 / np.tan(np.deg2rad(5.0)))
+    # without EXIF: the field of view that puts the camera 1 m from the head
     d = lambda q: np.linalg.norm(q.c2w_canonical[:3, 3] - CANONICAL_TO_WORLD[:3, 3])  # noqa: E731
-    assert d(p) < d(given) < d(astronaut)
+    assert astronaut.fov_source == "assumed" and d(astronaut) == pytest.approx(DEFAULT_CAMERA_DISTANCE_MM, rel=1e-3)
+    # a wider camera sits nearer: the head's distance scales with the focal length (1 m: 48 deg here, wider than 50 mm)
+    assert astronaut.fov_y_deg > p.fov_y_deg > given.fov_y_deg and d(astronaut) < d(p) < d(given)
 
 
 def test_astronaut_one_face_camera_in_front_mask_on_the_head(astronaut):
@@ -277,6 +279,27 @@ def test_solve_pose_recovers_an_exact_camera():
     uvw = (ref @ w2c[:3, :3].T + w2c[:3, 3]) @ K.T
     got, rms = solve_pose(uvw[:, :2] / uvw[:, 2:], K)
     assert rms < 1e-6 and np.abs(got - c2w).max() < 1e-4
+
+
+@pytest.mark.parametrize("distance_mm, fov_y_deg", [(600.0, 33.4), (1367.0, 15.0), (2500.0, 8.0)])
+def test_field_of_view_for_a_camera_distance_recovers_the_camera(distance_mm, fov_y_deg):
+    """Noise-free projections of the reference from a camera ``distance_mm`` from the head centre: the field of view
+    that puts the camera there is the camera's own; one whose face is small for 1 m stops at the assumed range."""
+    from neuhead.cameras import intrinsics, look_at
+    from neuhead.data.canonical import CANONICAL_CENTER_MM
+    from neuhead.data.pose import ASSUMED_FOV_Y_RANGE_DEG, fov_y_for_distance
+
+    K = intrinsics(fov_y_deg, 640, 480)
+    direction = np.array([0.3, 0.2, 1.0]) / np.linalg.norm([0.3, 0.2, 1.0])
+    c2w = look_at(CANONICAL_CENTER_MM + distance_mm * direction, CANONICAL_CENTER_MM)
+    w2c = np.linalg.inv(c2w)
+    uvw = (reference_array() @ w2c[:3, :3].T + w2c[:3, 3]) @ K.T
+    x = uvw[:, :2] / uvw[:, 2:]
+    assert fov_y_for_distance(x, 640, 480, distance_mm) == pytest.approx(fov_y_deg, abs=1e-2)
+    at_1m, _ = solve_pose(x, intrinsics(fov_y_for_distance(x, 640, 480, 1000.0), 640, 480))
+    assert np.linalg.norm(at_1m[:3, 3] - CANONICAL_CENTER_MM) == pytest.approx(1000.0, rel=1e-3)
+    small = (x - (320, 240)) * 0.1 + (320, 240)  # the same face a tenth the size: > 75 deg at 1 m
+    assert fov_y_for_distance(small, 640, 480, 1000.0) == ASSUMED_FOV_Y_RANGE_DEG[1]
 
 
 def test_a_photo_fit_starts_from_its_landmarks(heads):
