@@ -67,6 +67,13 @@ class RenderConfig:
     """number of up-sampling steps (inv_s = 64 * 2^i at step i)"""
     perturb: bool = True
     """one random shift per ray of the uniform samples while training"""
+    band_samples: int = 0
+    """0: the NeuS sampler (uniform + up-sampling; the reference). > 0: the narrow-band sampler
+    (``render.band_z``): the ``n_samples`` uniform samples (SDF only, no gradients) find each ray's first surface,
+    and the samples that are rendered (with gradients, colour and the eikonal term) are this many, evenly spaced
+    over ``band_width`` either side of it; ``n_importance`` is not used"""
+    band_width: float = 0.05
+    """half-width of the narrow band (unit-sphere units: 0.05 = 10 mm on a head in the canonical frame)"""
     background: Literal["white", "black", "random", "none"] = "random"
     """background composited behind the object when training with masks"""
     chunk: int = 2048

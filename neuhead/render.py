@@ -1,6 +1,7 @@
 """NeuS volume rendering as small pure functions.
 
-uniform_z → up_sample_z (NeuS hierarchical) → sdf_to_alpha → weights_from_alpha → composite.
+uniform_z → up_sample_z (NeuS hierarchical) → sdf_to_alpha → weights_from_alpha → composite; or, the fast path,
+uniform_z → first_surface_z → band_z (a narrow band around each ray's first surface) → the same compositing.
 Shapes: ``(n_rays, n_samples)`` for per-sample scalars, ``(n_rays, n_samples, 3)`` for vectors.
 The samplers take an ``sdf_fn``; ``render_rays`` takes ``FieldFns`` (callables), never the model.
 """
@@ -177,6 +178,43 @@ def sample_along_rays(rays: Rays, sdf_fn: Callable[[torch.Tensor], torch.Tensor]
     return z
 
 
+BAND_MIN_COS = 0.25
+"""the narrow band is ``band_width`` of SDF either side of the surface: ``band_width / |cos|`` along a ray that
+meets it at an angle, at most ``band_width / BAND_MIN_COS`` (grazing rays and misses)"""
+
+
+def first_surface_z(rays: Rays, sdf_fn: Callable[[torch.Tensor], torch.Tensor], n: int, perturb: bool,
+                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each ray's first surface from ``n`` uniform samples of the SDF (no gradients): (depth, |cos|), both
+    (n_rays, 1). The depth of the first outside-to-inside sign change, linearly interpolated, and the SDF's slope
+    along the ray there (clamped to [``BAND_MIN_COS``, 1]); a ray that never crosses gets the depth of its smallest
+    SDF (where it grazes the surface, which the mask loss needs) and ``BAND_MIN_COS``."""
+    z = uniform_z(rays.near, rays.far, n, perturb, generator)
+    with torch.no_grad():
+        pts = rays.origins[:, None] + rays.dirs[:, None] * z[..., None]
+        sdf = sdf_fn(pts.reshape(-1, 3)).reshape(len(z), -1)
+        cross = (sdf[:, :-1] > 0) & (sdf[:, 1:] <= 0)
+        i = cross.to(z.dtype).argmax(1, keepdim=True)  # the first crossing (0 where there is none)
+        s0, s1 = sdf.gather(1, i), sdf.gather(1, i + 1)
+        z0, z1 = z.gather(1, i), z.gather(1, i + 1)
+        hit = z0 + (z1 - z0) * s0 / (s0 - s1).clamp_min(1e-12)
+        cos = ((s0 - s1) / (z1 - z0).clamp_min(1e-12)).clamp(BAND_MIN_COS, 1.0)
+        graze = z.gather(1, sdf.argmin(1, keepdim=True))
+        crossed = cross.any(1, keepdim=True)
+        return torch.where(crossed, hit, graze), torch.where(crossed, cos, torch.full_like(cos, BAND_MIN_COS))
+
+
+def band_z(rays: Rays, sdf_fn: Callable[[torch.Tensor], torch.Tensor], cfg: RenderConfig, perturb: bool,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """The narrow-band sampler: ``cfg.band_samples`` depths per ray, evenly spaced (one random shift per ray when
+    ``perturb``) over ``cfg.band_width`` of SDF either side of ``first_surface_z`` (so ``band_width / |cos|`` along
+    the ray), kept within [near, far]. Returns sorted z (n_rays, band_samples)."""
+    centre, cos = first_surface_z(rays, sdf_fn, cfg.n_samples, perturb, generator)
+    w = cfg.band_width / cos
+    band = uniform_z(centre - w, centre + w, cfg.band_samples, perturb, generator)
+    return torch.minimum(torch.maximum(band, rays.near), rays.far)
+
+
 def render_rays(rays: Rays, fns: FieldFns, cfg: RenderConfig, *, training: bool = True,
                 cos_anneal_ratio: float = 1.0, bg_rgb: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> RenderOutputs:
@@ -185,9 +223,14 @@ def render_rays(rays: Rays, fns: FieldFns, cfg: RenderConfig, *, training: bool 
     Behind the object: the NeRF++ background field if ``fns.background`` is set, else ``bg_rgb`` (n, 3)
     if given, else nothing (black). ``training`` perturbs samples and keeps the graph for the eikonal term.
     """
-    z = sample_along_rays(rays, fns.sdf, cfg, perturb=training and cfg.perturb, generator=generator)
+    perturb = training and cfg.perturb
+    if cfg.band_samples > 0:
+        z = band_z(rays, fns.sdf, cfg, perturb, generator)
+        sample_dist = (z[:, -1:] - z[:, :1]) / max(cfg.band_samples - 1, 1)  # (n_rays, 1): the band's spacing
+    else:
+        z = sample_along_rays(rays, fns.sdf, cfg, perturb=perturb, generator=generator)
+        sample_dist = (rays.far - rays.near) / cfg.n_samples  # (n_rays, 1)
     n_rays, s = z.shape
-    sample_dist = (rays.far - rays.near) / cfg.n_samples  # (n_rays, 1)
     dists = torch.cat([z[:, 1:] - z[:, :-1], sample_dist], -1)
     mid_z = z + 0.5 * dists
     pts = rays.origins[:, None] + rays.dirs[:, None] * mid_z[..., None]  # (n_rays, s, 3)

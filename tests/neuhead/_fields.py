@@ -3,7 +3,7 @@
 import torch
 
 
-def sphere_fns(radius=0.5, color=(0.8, 0.3, 0.1)):
+def sphere_fns(radius=0.5, color=(0.8, 0.3, 0.1), inv_s=4000.0):
     """FieldFns of an exact sphere SDF with a constant colour."""
     from neuhead.render import FieldFns
 
@@ -16,4 +16,4 @@ def sphere_fns(radius=0.5, color=(0.8, 0.3, 0.1)):
 
     c = torch.tensor(color)
     return FieldFns(sdf=sdf, sdf_grad=sdf_grad, color=lambda x, n, f, d: c.to(x.dtype).expand(len(x), 3),
-                    inv_s=lambda: torch.tensor(4000.0))
+                    inv_s=lambda: torch.tensor(inv_s))
