@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from neuhead.cameras import Cameras
-from neuhead.data.canonical import CANONICAL_CENTER_MM, CANONICAL_TO_WORLD, LANDMARK_NAMES, REFERENCE_LANDMARKS, reference_array
+from neuhead.data.canonical import (CANONICAL_CENTER_MM, CANONICAL_TO_WORLD, LANDMARK_NAMES, REFERENCE_LANDMARKS,
+                                    reference_array)
 # the steps live in one module each; their names stay importable from here
 from neuhead.data.crop import (CROP_CENTER_MM, CROP_MARGIN, CROP_WINDOW_MM, NECK_CUT_MM, crop_intrinsics,  # noqa: F401
                                cut_below_neck, cut_square, head_crop)
@@ -294,8 +295,8 @@ def load_photo(path_or_array, mask=None, size: int = 256, fov_y_deg: float | Non
         landmarks={k: v.copy() for k, v in REFERENCE_LANDMARKS.items()}, units="mm",
     )
     log.info("%s: face %.0f px, field of view %.1f deg (%s), PnP RMS %.2f px, camera %.0f mm from the head, "
-             "crop %d px at (%d, %d)", name, face_px, fov_y_deg, fov_source, rms, np.linalg.norm(c2w[:3, 3] - CANONICAL_CENTER_MM),
-             side, x0, y0)
+             "crop %d px at (%d, %d)", name, face_px, fov_y_deg, fov_source, rms,
+             np.linalg.norm(c2w[:3, 3] - CANONICAL_CENTER_MM), side, x0, y0)
     return PhotoInput(
         scene=scene, landmarks2d={n: to_crop(p) for n, p in zip(LANDMARK_NAMES, pts)}, mesh2d=to_crop(face.points),
         crop_box=(x0, y0, side), photo_size=(w, h), K_photo=K, c2w_canonical=c2w, reprojection_px=rms,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuhead.data.canonical import LANDMARK_NAMES, reference_array
+from neuhead.data.canonical import CANONICAL_CENTER_MM, LANDMARK_NAMES, reference_array
 from neuhead.errors import InputError
 
 LANDMARK_WEIGHTS = {"right_eye": 1.0, "left_eye": 1.0, "nose_tip": 1.0, "nose_base": 1.0, "right_lips": 0.25,
@@ -48,8 +48,6 @@ def fov_y_for_distance(points2d: np.ndarray, width: int, height: int,
     ``ASSUMED_FOV_Y_RANGE_DEG``. It starts where the landmarks' extent matches the reference's at that distance;
     the distance grows almost linearly with the focal length at a fixed face size, so ``f <- f * distance / d(f)``
     settles in two or three rounds (at most six are taken)."""
-    from neuhead.data.canonical import CANONICAL_CENTER_MM
-
     lo, hi = ASSUMED_FOV_Y_RANGE_DEG
     x = np.asarray(points2d, np.float64).reshape(-1, 2)
     ref = reference_array()[:, :2]
