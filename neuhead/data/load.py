@@ -26,7 +26,7 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
     with ``cameras`` in the images' own world frame (in ``units``).
 
     ``views`` selects views of a folder; ``mask`` is a mask file and ``fov_y_deg`` the vertical field of view
-    (deg; default: the photo's EXIF, else 10) for a single photo without cameras. ``frame`` (see
+    (deg; default: the photo's EXIF, else a camera 1 m from the head) for a single photo without cameras. ``frame`` (see
     ``FRAMES``): with "auto" every input with cameras is placed in the canonical head frame from its
     images alone; a photo without cameras always is (PnP at an assumed field of view). No ground-truth
     mesh or landmark file is read.

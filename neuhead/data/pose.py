@@ -48,19 +48,19 @@ def fov_y_for_distance(points2d: np.ndarray, width: int, height: int,
     ``ASSUMED_FOV_Y_RANGE_DEG``. It starts where the landmarks' extent matches the reference's at that distance;
     the distance grows almost linearly with the focal length at a fixed face size, so ``f <- f * distance / d(f)``
     settles in two or three rounds (at most six are taken)."""
-    lo, hi = ASSUMED_FOV_Y_RANGE_DEG
+    def fov_of(f: float) -> float:  # the vertical field of view (deg) of focal length f (px), within the range
+        return float(np.clip(np.rad2deg(2 * np.arctan(0.5 * height / f)), *ASSUMED_FOV_Y_RANGE_DEG))
+
     x = np.asarray(points2d, np.float64).reshape(-1, 2)
     ref = reference_array()[:, :2]
-    f = distance_mm * np.ptp(x, axis=0).max() / np.ptp(ref, axis=0).max()  # the face's size at that distance
-    fov = float(np.clip(np.rad2deg(2 * np.arctan(0.5 * height / f)), lo, hi))
+    fov = fov_of(distance_mm * np.ptp(x, axis=0).max() / np.ptp(ref, axis=0).max())  # the face's size there
     for _ in range(6):
+        K = photo_intrinsics(width, height, fov)
         try:
-            c2w, _ = solve_pose(x, photo_intrinsics(width, height, fov))
+            c2w, _ = solve_pose(x, K)
         except ValueError:
             return fov
-        d = float(np.linalg.norm(c2w[:3, 3] - CANONICAL_CENTER_MM))
-        f = 0.5 * height / np.tan(np.deg2rad(fov) / 2) * distance_mm / d
-        new = float(np.clip(np.rad2deg(2 * np.arctan(0.5 * height / f)), lo, hi))
+        new = fov_of(K[1, 1] * distance_mm / float(np.linalg.norm(c2w[:3, 3] - CANONICAL_CENTER_MM)))
         if abs(new - fov) < 1e-3:
             break
         fov = new
