@@ -70,11 +70,18 @@ class HeadGroundTruth:
         from eval.visibility import scan_visible, submesh
 
         keep = scan_visible(self.vertices, self.faces)
-        keep[list(self.landmark_ids.values())] = True  # the six H3DS landmarks are on the outer skin
+        ids = np.array(list(self.landmark_ids.values()))
+        keep[ids] = True  # the six H3DS landmarks are on the outer skin
+        # a landmark whose every face has a hidden vertex (an eye corner in a squint's eyelid fold) keeps its
+        # one ring: the scan must hold every landmark, and this adds at most a few hidden vertices
         v, f, old_to_new = submesh(self.vertices, self.faces, keep)
+        if (old_to_new[ids] < 0).any():
+            ring = np.isin(self.faces, ids[old_to_new[ids] < 0]).any(1)
+            keep[self.faces[ring].ravel()] = True
+            v, f, old_to_new = submesh(self.vertices, self.faces, keep)
         used = old_to_new >= 0
         lost = [k for k, i in self.landmark_ids.items() if old_to_new[i] < 0]
-        if lost:  # a landmark whose every face has a hidden vertex: the scan would have no such point
+        if lost:  # a landmark on no face at all: the scan would have no such point
             raise ValueError(f"HeadGroundTruth.scan: landmark(s) {', '.join(lost)} not on the visible surface")
         lm68 = old_to_new[self.landmarks68]
         if (lm68 < 0).any():

@@ -1,5 +1,7 @@
 """Synthetic heads: exact cameras, landmarks on the rendered surface, mm ground truth, determinism."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,23 @@ def test_scan_ground_truth_drops_only_hidden_inner_faces(synth):
     assert scan.regions["face"].max() < len(scan.vertices) and scan.faces.max() < len(scan.vertices)
     assert len(scan.landmarks68) == 68 and scan.landmarks68.min() >= 0
     assert len(scan.labels) == len(scan.hair) == len(scan.bald) == len(scan.vertices)
+
+
+def test_scan_keeps_a_landmark_whose_neighbours_are_all_hidden(synth, monkeypatch):
+    """An eye corner in a squint's eyelid fold: every face around it has a hidden vertex. The scan keeps its
+    one ring (a few hidden vertices) rather than losing the landmark; a landmark on no face still raises."""
+    import eval.visibility as visibility
+
+    gt = synth.gt
+    eye = gt.landmark_ids["right_eye"]
+    ring = np.unique(gt.faces[np.isin(gt.faces, eye).any(1)])
+    seen = visibility.scan_visible(gt.vertices, gt.faces)
+    folded = seen.copy()
+    folded[ring[ring != eye]] = False
+    monkeypatch.setattr(visibility, "scan_visible", lambda v, f: folded.copy())
+    scan = gt.scan()
+    np.testing.assert_array_equal(scan.vertices[scan.landmark_ids["right_eye"]], gt.landmarks["right_eye"])
+    assert scan.info["scan"]["hidden_vertices"] <= (~seen).sum() + len(ring)
+    lonely = replace(gt, faces=gt.faces[~np.isin(gt.faces, eye).any(1)])
+    with pytest.raises(ValueError, match="right_eye"):
+        lonely.scan()
