@@ -15,7 +15,10 @@ perfect detector would give):
 The ``true`` rows separate what the six-landmark geometry of one identity costs (its landmarks are not the
 reference's) from what the detector costs. Nothing here is used by a fit.
 
-    python scripts/placement_error.py [--heads 6] [--looks train,other] [--configs 1,3]
+``--offsets`` prints instead, per head and look, the detector's six landmarks in the frontal view minus the true ones
+projected into it, in % of the true outer-eye distance (x right, y down in the image).
+
+    python scripts/placement_error.py [--heads 6] [--looks train,other] [--configs 1,3] [--offsets]
 """
 
 from __future__ import annotations
@@ -59,12 +62,34 @@ def multiview_pnp(cams, views, points2d, init):
     return Similarity(s, R, t, 0.0).inverse()
 
 
+def print_offsets(look, seed, scene, front_scene) -> None:
+    """One line: per landmark, detected - true position in the frontal view, in % of the true outer-eye distance."""
+    import numpy as np
+
+    from neuhead.data.canonical import LANDMARK_NAMES
+    from neuhead.data.face import FaceDetection, canonical_points
+    from neuhead.data.placement import detect_views
+
+    cams = front_scene.world_cameras()
+    mesh = detect_views(front_scene.images)[0]
+    if mesh is None:
+        print(f"{look} head {seed}: no face detected", flush=True)
+        return
+    det = canonical_points(FaceDetection(mesh))
+    true = cams.project(np.stack([scene.landmarks[n] for n in LANDMARK_NAMES]))[0][0]
+    eye = float(np.linalg.norm(true[0] - true[1]))
+    off = (det - true) / eye * 100
+    print(f"{look} head {seed} (eyes {eye:.0f} px): "
+          + ", ".join(f"{n} {o[0]:+.1f} / {o[1]:+.1f}" for n, o in zip(LANDMARK_NAMES, off)), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--heads", type=int, default=6)
     ap.add_argument("--seed", type=int, default=9_000_000)
     ap.add_argument("--looks", default="train,other")
     ap.add_argument("--configs", default="1,3")
+    ap.add_argument("--offsets", action="store_true", help="print the frontal view's landmark offsets (det - true)")
     a = ap.parse_args()
 
     import numpy as np
@@ -83,6 +108,9 @@ def main() -> None:
             seed = a.seed + h
             scene, _ = render_head(seed, look, 24, 256, 512, hair=seed % 2 == 0)
             configs = default_views_configs(scene)
+            if a.offsets:
+                print_offsets(look, seed, scene, foreign_frame(scene.subset(configs["1"])))
+                continue
             for vc in a.configs.split(","):
                 folder_scene = foreign_frame(scene.subset(configs[vc]))
                 cams = folder_scene.world_cameras()
@@ -109,6 +137,8 @@ def main() -> None:
                         table.setdefault((look, vc, src, name), []).append(deg)
                         line.append(f"{src}:{name} {deg:.1f}")
                 print(f"{look} {vc} view(s) head {seed}: " + ", ".join(line), flush=True)
+    if a.offsets:
+        return
     print("\n| look | views | landmarks | estimator | rotation error per head (deg) | median |")
     print("| --- | --- | --- | --- | --- | --- |")
     for (look, vc, src, name), v in table.items():
