@@ -1,13 +1,15 @@
 """End-to-end fit time and peak memory of one- and three-view head scenes (the `neuhead fit FOLDER` path).
 
     python benchmarks/bench_fit_time.py [--views 1,3] [--repeats 3] [--seed 9000010] [--device cpu]
-                                        [--prior DIR] [--iters N] [--resolution R]
+                                        [--prior DIR] [--iters N] [--resolution R] [--scenes DIR]
 
 One fresh synthetic head (train look, 256²) is written as NeuS folders with the frontal view, and with the
 frontal and the ±40° views, under a ``scale_mat`` that is not the canonical frame. Each repeat runs what
 ``neuhead fit FOLDER --out DIR`` runs in a fresh process: load and place the scene from its images, the two-stage
 fit with the shipped prior (or ``--prior``; quick preset, the default budget or ``--iters``), mesh.ply,
 head.glb, head.obj, viewer, previews, report. Every repeat is its own process (`ru_maxrss` is per process).
+``--scenes DIR`` keeps the two NeuS folders in DIR (``scene_1``, ``scene_3``) and reuses them when they are
+there, so a machine without the synth extra (Open3D renders the head) can time the same fits.
 Targets: median one view <= 180 s, three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
 """
 
@@ -50,6 +52,8 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=None, help="total fit iterations (default: the preset's budget)")
     ap.add_argument("--resolution", type=int, default=None,
                     help="marching-cubes resolution of the written meshes (default: neuhead fit's)")
+    ap.add_argument("--scenes", type=Path, default=None,
+                    help="folder for the scene folders (scene_1, scene_3): reused when there, else written there")
     a = ap.parse_args()
     bad = [vc for vc in a.views.split(",") if vc not in ("1", "3")]
     if bad or a.repeats < 1:
@@ -79,18 +83,26 @@ def main() -> None:
     from neuhead.data.neus import write_neus
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_time_"))
-    scene, _ = render_head(a.seed, "train", 24, 256, 512)
-    configs = default_views_configs(scene)
+    scenes_dir = a.scenes or tmp
+    folders = {vc: scenes_dir / f"scene_{vc}" for vc in a.views.split(",")}
+    if not all((f / "cameras_sphere.npz").is_file() for f in folders.values()):
+        scene, _ = render_head(a.seed, "train", 24, 256, 512)
+        configs = default_views_configs(scene)
+        for vc, f in folders.items():
+            if not (f / "cameras_sphere.npz").is_file():
+                write_neus(foreign_frame(scene.subset(configs[vc])), f)
     print(f"device={a.device} threads={torch.get_num_threads()} head seed {a.seed} prior {a.prior or 'shipped'} "
           f"iters {a.iters or 'preset'} mesh resolution {a.resolution or 'neuhead fit default'}")
     for vc in a.views.split(","):
-        folder = write_neus(foreign_frame(scene.subset(configs[vc])), tmp / f"scene_{vc}")
+        folder = folders[vc]
         runs = []
         for r in range(a.repeats):
             out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{r}"), str(r), a.device,
                                   "" if a.prior is None else str(a.prior), "" if a.iters is None else str(a.iters),
                                   "" if a.resolution is None else str(a.resolution)],
-                                 capture_output=True, text=True, check=True)
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(f"{vc} view(s), run {r}: the fit failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
             x = runs[-1]
             print(f"{vc} view(s), run {r}: total {x['total_s']:.1f} s (fit {x['fit_s']:.1f}, outputs {x['outputs_s']:.1f}), "

@@ -1,0 +1,124 @@
+"""Meta-learn a `--preset heads` prior on a torch device (a GPU), its geometry phase sized to a time budget.
+
+    python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|6x128]
+        [--geometry-iters N | --budget-s S] [--max-geometry-iters 120000] [--geometry-workers 8]
+        [--checkpoint-every 5000] [--seed 0]
+
+The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
+phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
+(`6x128`: SDF 6 × 128, skip at 3, 64 geometry features, radiance 3 × 128; `4x64` is the shipped network), the
+geometry samples of the heads made in parallel processes, and, with ``--budget-s``, the geometry-phase length
+chosen from a short probe run's step rate so that the whole training ends inside S seconds. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neuhead.config import META_PRESETS  # noqa: E402
+
+HEADS = META_PRESETS["heads"]
+MODELS = {
+    "4x64": HEADS.model,
+    "6x128": replace(HEADS.model, sdf_hidden=128, sdf_layers=6, sdf_skip=(3,), feature_dim=64, rgb_hidden=128,
+                     rgb_layers=3),
+}
+
+
+def _geometry(job):
+    from neuhead.data.synthetic.geometry import scene_dir_geometry
+
+    folder, to_world = job
+    return scene_dir_geometry(folder, to_world)
+
+
+def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:
+    """Steps per second of the geometry and the rendering phase, from a throw-away run of n_geo + n_render steps."""
+    import torch
+
+    from neuhead.train.meta import LOG_NAME, meta_train
+
+    marks: dict[int, float] = {}
+
+    def mark(it, logs):
+        if it in (1, n_geo, n_geo + 1, n_geo + n_render):
+            if str(device).startswith("cuda"):
+                torch.cuda.synchronize()
+            marks[it] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        meta_train(scenes, replace(cfg, geometry_iters=n_geo, iters=n_render, checkpoint_every=10**9), tmp,
+                   progress=False, device=device, callback=mark, geometry=geometry)
+    return (n_geo - 1) / (marks[n_geo] - marks[1]), (n_render - 1) / (marks[n_geo + n_render] - marks[n_geo + 1])
+
+
+def geometry_steps(seconds: float, geo_rate: float, render_rate: float, render_iters: int, most: int) -> int:
+    """Geometry steps that fit in ``seconds`` beside ``render_iters`` rendering steps: whole thousands, at least
+    1000, at most ``most``."""
+    left = seconds - render_iters / render_rate
+    return max(1000, min(most, int(left * geo_rate) // 1000 * 1000))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--export", type=Path, required=True)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--model", choices=sorted(MODELS), default="6x128")
+    ap.add_argument("--geometry-iters", type=int, default=None)
+    ap.add_argument("--budget-s", type=float, default=None, help="the whole training (both phases) in S seconds")
+    ap.add_argument("--max-geometry-iters", type=int, default=HEADS.geometry_iters)
+    ap.add_argument("--geometry-workers", type=int, default=8)
+    ap.add_argument("--checkpoint-every", type=int, default=5000)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    if (a.geometry_iters is None) == (a.budget_s is None):
+        raise SystemExit("give one of --geometry-iters and --budget-s")
+
+    from neuhead.commands import _checks
+    from neuhead.commands.train import find_scenes, load_scenes
+    from neuhead.prior import save_prior
+    from neuhead.train.meta import LOG_NAME, meta_train
+
+    device = _checks.device(a.device, "--device")
+    t0 = time.perf_counter()
+    dirs = find_scenes(a.data)
+    scenes = load_scenes(dirs, None)
+    with mp.get_context("spawn").Pool(a.geometry_workers) as pool:
+        geometry = pool.map(_geometry, [(d, s.to_world) for d, s in zip(dirs, scenes)])
+    t_load = time.perf_counter() - t0
+    cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed)
+    info = {"device": str(device), "model": a.model, "scenes": len(dirs), "load_s": round(t_load, 1)}
+    if a.budget_s is not None:
+        t1 = time.perf_counter()
+        geo_rate, render_rate = rates(scenes, geometry, cfg, device, 300, 40)
+        n_geo = geometry_steps(a.budget_s - (time.perf_counter() - t1), geo_rate, render_rate, cfg.iters,
+                               a.max_geometry_iters)
+        info.update(geometry_steps_per_s=round(geo_rate, 1), render_steps_per_s=round(render_rate, 1))
+    else:
+        n_geo = a.geometry_iters
+    cfg = replace(cfg, geometry_iters=n_geo)
+    t2 = time.perf_counter()
+    result = meta_train(scenes, cfg, a.out, progress=False, device=device, geometry=geometry)
+    info.update(geometry_iters=n_geo, train_s=round(time.perf_counter() - t2, 1),
+                peak_memory_mb=round(result.peak_memory_mb))
+    save_prior(result.model.cpu(), cfg, a.export, {"scenes": [d.name for d in dirs], "data": str(a.data), **info})
+    tail = [json.loads(line) for line in (a.out / LOG_NAME).read_text().splitlines()[-40:]]
+    geo_tail = [r["surface_mm"] for r in tail if "surface_mm" in r and not math.isnan(r["surface_mm"])]
+    info["last_surface_mm"] = round(sum(geo_tail) / max(1, len(geo_tail)), 3)
+    print(json.dumps(info), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""scripts/train_device.py: the GPU training driver's step-rate probe and its budget arithmetic."""
+
+import importlib.util
+from dataclasses import replace
+from pathlib import Path
+
+from tests.neuhead.train.test_meta import GEO_META, tiny_geometry, tiny_scenes
+
+_spec = importlib.util.spec_from_file_location("train_device", Path(__file__).parents[3] / "scripts" / "train_device.py")
+train_device = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(train_device)
+
+
+def test_geometry_steps_leave_room_for_the_rendering_phase():
+    # 300 s at 200 geometry steps/s, 1000 rendering steps at 20/s (50 s): 250 s of geometry -> 50 000 steps
+    assert train_device.geometry_steps(300, 200, 20, 1000, 120_000) == 50_000
+    assert train_device.geometry_steps(3000, 200, 20, 1000, 120_000) == 120_000  # capped
+    assert train_device.geometry_steps(10, 200, 20, 1000, 120_000) == 1000  # at least a thousand
+
+
+def test_rates_measure_both_phases_on_a_tiny_run():
+    scenes = tiny_scenes()
+    geo_rate, render_rate = train_device.rates(scenes, tiny_geometry(scenes), replace(GEO_META, iters=5), "cpu", 20, 5)
+    assert geo_rate > render_rate > 0  # a geometry step renders nothing
+
+
+def test_the_larger_network_is_the_shipped_one_widened():
+    big, shipped = train_device.MODELS["6x128"], train_device.MODELS["4x64"]
+    assert (big.sdf_layers, big.sdf_hidden, big.rgb_hidden) == (6, 128, 128)
+    assert replace(big, sdf_hidden=64, sdf_layers=4, sdf_skip=(2,), feature_dim=32, rgb_hidden=64, rgb_layers=2) == shipped
