@@ -46,7 +46,7 @@ def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tupl
     """Steps per second of the geometry and the rendering phase, from a throw-away run of n_geo + n_render steps."""
     import torch
 
-    from neuhead.train.meta import LOG_NAME, meta_train
+    from neuhead.train.meta import meta_train
 
     marks: dict[int, float] = {}
 
@@ -88,12 +88,23 @@ def main() -> None:
 
     from neuhead.commands import _checks
     from neuhead.commands.train import find_scenes, load_scenes
+    from neuhead.errors import InputError
     from neuhead.prior import save_prior
     from neuhead.train.meta import LOG_NAME, meta_train
 
-    device = _checks.device(a.device, "--device")
+    try:  # every option before any work: one line and a non-zero exit
+        device = _checks.device(a.device, "--device")
+        _checks.at_least("--geometry-iters", a.geometry_iters, 1)
+        _checks.at_least("--budget-s", a.budget_s, 1)
+        _checks.at_least("--max-geometry-iters", a.max_geometry_iters, 1000)
+        _checks.at_least("--geometry-workers", a.geometry_workers, 1)
+        _checks.at_least("--checkpoint-every", a.checkpoint_every, 1)
+        _checks.output_dir("--out", a.out)
+        _checks.output_dir("--export", a.export)
+        dirs = find_scenes(a.data)
+    except InputError as e:
+        raise SystemExit(str(e)) from None
     t0 = time.perf_counter()
-    dirs = find_scenes(a.data)
     scenes = load_scenes(dirs, None)
     with mp.get_context("spawn").Pool(a.geometry_workers) as pool:
         geometry = pool.map(_geometry, [(d, s.to_world) for d, s in zip(dirs, scenes)])
