@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -33,13 +32,6 @@ MODELS = {
     "6x128": replace(HEADS.model, sdf_hidden=128, sdf_layers=6, sdf_skip=(3,), feature_dim=64, rgb_hidden=128,
                      rgb_layers=3),
 }
-
-
-def _geometry(job):
-    from neuhead.data.synthetic.geometry import scene_dir_geometry
-
-    folder, to_world = job
-    return scene_dir_geometry(folder, to_world)
 
 
 def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:
@@ -87,7 +79,7 @@ def main() -> None:
         raise SystemExit("give one of --geometry-iters and --budget-s")
 
     from neuhead.commands import _checks
-    from neuhead.commands.train import find_scenes, load_scenes
+    from neuhead.commands.train import find_scenes, load_geometry, load_scenes
     from neuhead.errors import InputError
     from neuhead.prior import save_prior
     from neuhead.train.meta import LOG_NAME, meta_train
@@ -106,8 +98,7 @@ def main() -> None:
         raise SystemExit(str(e)) from None
     t0 = time.perf_counter()
     scenes = load_scenes(dirs, None)
-    with mp.get_context("spawn").Pool(a.geometry_workers) as pool:
-        geometry = pool.map(_geometry, [(d, s.to_world) for d, s in zip(dirs, scenes)])
+    geometry = load_geometry(dirs, scenes, a.geometry_workers)
     t_load = time.perf_counter() - t0
     cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed)
     info = {"device": str(device), "model": a.model, "scenes": len(dirs), "load_s": round(t_load, 1)}

@@ -45,11 +45,22 @@ def load_scenes(dirs: list[Path], views: int | None):
     return [load_neus(d, views=None if views is None else range(views)) for d in dirs]
 
 
-def load_geometry(dirs: list[Path], scenes) -> list:
-    """Exact geometry samples of each synthetic scene folder (regenerated from its seed, ~0.2 s a head)."""
+def _scene_geometry(job):
     from neuhead.data.synthetic.geometry import scene_dir_geometry
 
-    return [scene_dir_geometry(d, s.to_world) for d, s in zip(dirs, scenes)]
+    return scene_dir_geometry(*job)
+
+
+def load_geometry(dirs: list[Path], scenes, workers: int = 1) -> list:
+    """Exact geometry samples of each synthetic scene folder (regenerated from its seed, ~0.2 s a head), in
+    ``workers`` spawned processes when more than one."""
+    jobs = [(d, s.to_world) for d, s in zip(dirs, scenes)]
+    if workers <= 1:
+        return [_scene_geometry(j) for j in jobs]
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers) as pool:
+        return pool.map(_scene_geometry, jobs)
 
 
 def _train_worker(args, cfg, scene_dirs):

@@ -2,22 +2,7 @@
 # One device call (about 9 min): GPU fit times (shipped prior), 256 heads synthesised on the machine's CPUs, the 6x128
 # prior trained on the GPU inside the time left (scripts/train_device.py --budget-s), its GPU fit time.
 # Built by scripts/device/prepare.sh; run with carry [".dev"]. Never run yet: no device was lent when it was written.
-set -u
-export PYTHONUNBUFFERED=1
-T0=$(date +%s)
-LOG=$OUT/log.txt
-el() { echo "=== [t+$(( $(date +%s) - T0 ))s] $*" | tee -a $LOG; }
-el start
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a $LOG
-nproc | tee -a $LOG
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .dev/whl/*.whl 2>&1 | tail -2 | tee -a $LOG
-mkdir -p /tmp/o3d /tmp/xlibs && xz -dc .dev/o3d.tar.xz | tar xf - -C /tmp/o3d
-for f in .dev/libs/*; do n=$(basename $f); ldconfig -p | grep -q -F "$n (" || cp $f /tmp/xlibs/; done
-echo "carried libs used: $(ls /tmp/xlibs | tr '\n' ' ')" | tee -a $LOG
-export LD_LIBRARY_PATH=/tmp/xlibs:${LD_LIBRARY_PATH:-}
-export PYTHONPATH=/tmp/site:/tmp/o3d:$PWD
-python3 -c "import torch,numpy,trimesh,mcubes,xatlas,cv2,scipy,skimage;print('torch',torch.__version__,torch.cuda.is_available(),'numpy',numpy.__version__)" 2>&1 | tee -a $LOG
-python3 -c "import open3d; print('open3d', open3d.__version__)" 2>&1 | tail -3 | tee -a $LOG
+source "$(dirname "$0")/setup.sh"
 el "synth in the background (12 worker processes)"
 (timeout 150 python3 -m neuhead.cli synth --n 256 --views 12 --res 128 --rig 360 --format neus --out /tmp/train256 \
    --seed 0 --workers 12 --no-progress > /tmp/synth.log 2>&1; echo "synth rc $?" >> /tmp/synth.log) &

@@ -35,5 +35,4 @@ for n in libEGL.so.1 libX11.so.6 libudev.so.1 libusb-1.0.so.0 libidn2.so.0 libGL
 done
 OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_fit_time.py --views 1,3 --repeats 1 --iters 2 --resolution 64 \
     --scenes .dev/scenes
-cp scripts/device/gpu_session.sh .dev/run.sh
 du -sh .dev

@@ -39,3 +39,17 @@ def test_synth_bad_options(tmp_path, capsys):
     assert main(["synth", "--res", "4", "--out", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("neuhead synth: error:") for line in err)
+
+
+def test_geometry_of_synth_folders_is_the_same_in_worker_processes(tmp_path):
+    from neuhead.commands.train import find_scenes, load_geometry, load_scenes
+
+    assert main(["synth", "--n", "2", "--views", "2", "--res", "32", "--format", "neus", "--rig", "360",
+                 "--seed", "3", "--out", str(tmp_path), "--no-progress"]) == 0
+    dirs = find_scenes(tmp_path)
+    scenes = load_scenes(dirs, None)
+    serial, parallel = load_geometry(dirs, scenes), load_geometry(dirs, scenes, workers=2)
+    assert len(parallel) == 2
+    for a, b in zip(serial, parallel):
+        assert np.array_equal(a.points, b.points) and np.array_equal(a.sdf, b.sdf)
+        assert np.array_equal(a.color, b.color) and a.mm_per_unit == b.mm_per_unit
