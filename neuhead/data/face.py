@@ -31,9 +31,12 @@ MESH_INPUT_MAX_PX = 512
 
 @dataclass
 class FaceDetection:
-    """One detected face: ``points`` (468, 2) pixel coordinates in the photo (pixel edges at integers)."""
+    """One detected face: ``points`` (468, 2) pixel coordinates in the photo (pixel edges at integers);
+    ``depth`` (468,) the face mesh's relative depth in the same pixel units (mediapipe's z: smaller is nearer the
+    camera, seen along the ray through the face, not along the optical axis), None where not known."""
 
     points: np.ndarray
+    depth: np.ndarray | None = None
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -132,14 +135,15 @@ def detect_faces(image: np.ndarray, max_faces: int = MAX_FACES) -> list[FaceDete
             res = fm.process(_uint8(cut_square(image, x0, y0, side, n, pad="edge")))
             if res.multi_face_landmarks:
                 lms = res.multi_face_landmarks[0].landmark
-                pts = np.array([(p.x * n, p.y * n) for p in lms], dtype=np.float64) * (side / n) + (x0, y0)
-                faces.append(FaceDetection(pts))  # (468, 2) photo pixels
+                xyz = np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float64) * side  # cut pixels
+                faces.append(FaceDetection(xyz[:, :2] + (x0, y0), xyz[:, 2]))  # (468, 2) photo pixels
     if not faces:
         with _quiet(), face_mesh.FaceMesh(static_image_mode=True, max_num_faces=max_faces,
                                           refine_landmarks=False, min_detection_confidence=0.5) as fm:
             res = fm.process(_uint8(image))
         for lms in res.multi_face_landmarks or []:
-            faces.append(FaceDetection(np.array([(p.x * w, p.y * h) for p in lms.landmark], dtype=np.float64)))
+            xyz = np.array([(p.x * w, p.y * h, p.z * w) for p in lms.landmark], dtype=np.float64)
+            faces.append(FaceDetection(xyz[:, :2], xyz[:, 2]))
     return sorted(faces, key=lambda f: -f.area)
 
 
