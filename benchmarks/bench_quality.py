@@ -181,6 +181,8 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a fit-config value for the prior fits, e.g. loss.coeff_prior=0.01, stages.1.lr=3e-4 "
                          "(repeatable)")
+    ap.add_argument("--one-view-rotation", choices=("pnp", "mesh"), default="pnp",
+                    help="the one-view placement's rotation (neuhead.data.placement.PlacementConfig.one_view_rotation)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
 
@@ -193,6 +195,7 @@ def main() -> None:
     from neuhead.data.synthetic.geometry import HeadGeometry, neutral_geometry
     from neuhead.data.h3ds import default_views_configs
     from neuhead.data.load import load_input
+    from neuhead.data.placement import PlacementConfig
     from neuhead.data.neus import write_neus
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
@@ -263,7 +266,7 @@ def main() -> None:
                 else:
                     views = configs[vc]
                     folder = write_neus(foreign_frame(scene.subset(views)), tmp / f"{seed}_{look}_{vc}")
-                    placed = load_input(folder)  # the user's path: images + cameras -> canonical frame
+                    placed = load_input(folder, placement=PlacementConfig(one_view_rotation=a.one_view_rotation))  # the user's path: images + cameras -> canonical frame
                 p = placed.placement
                 row = {"seed": seed, "look": look, "views": vc, "view_idx": views, "fit_iters": a.fit_iters, "photo_fov": a.photo_fov, "set": a.overrides,
                        "gt_hidden_vertices": gt.info["scan"]["hidden_vertices"],

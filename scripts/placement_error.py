@@ -12,9 +12,7 @@ perfect detector would give):
 - ``multiview_pnp``: the reference landmarks' similarity fitted to every view's six landmarks at once
   (reprojection, the PnP weights), started from the triangulation;
 - ``mesh3d_front`` (detector only): the frontal PnP with its rotation replaced by the one of the detected face
-  mesh's own 3D shape (mediapipe's x, y and relative depth) aligned to the face template (Umeyama), turned from
-  the ray through the face to the camera's axis (the face mesh sees the face along that ray); the six
-  reference landmarks' centroid stays where the PnP put it. Not used by ``place_scene``: a lead (model card).
+  mesh's own 3D shape (``placement.face_mesh_rotation``; ``PlacementConfig(one_view_rotation="mesh")``).
 
 The ``true`` rows separate what the six-landmark geometry of one identity costs (its landmarks are not the
 reference's) from what the detector costs. Nothing here is used by a fit.
@@ -66,31 +64,6 @@ def multiview_pnp(cams, views, points2d, init):
     return Similarity(s, R, t, 0.0).inverse()
 
 
-def mesh3d_similarity(cams, view: int, face, pnp):
-    """``pnp`` (world -> canonical, from the view's six landmarks) with its rotation taken from the face mesh's 3D
-    shape: Umeyama of the face template (canonical mm) onto the detection's (x, y, depth) points gives the
-    rotation canonical -> the view seen along the ray through the face; turning that ray onto the optical axis
-    gives canonical -> camera. The reference landmarks' centroid keeps its world position."""
-    import cv2
-    import numpy as np
-
-    from eval.align import Similarity, umeyama
-    from neuhead.data.canonical import reference_array
-    from neuhead.data.placement import load_face_template
-
-    tpl = load_face_template()
-    xyz = np.c_[face.points, face.depth][tpl.index]
-    R_ray_can = umeyama(tpl.points, xyz).R  # canonical -> the camera turned to look along the ray
-    d = np.linalg.inv(cams.K[view]) @ np.r_[xyz[:, :2].mean(0), 1.0]
-    d /= np.linalg.norm(d)
-    axis = np.cross([0.0, 0.0, 1.0], d)
-    turn = cv2.Rodrigues(axis / max(np.linalg.norm(axis), 1e-12) * np.arccos(np.clip(d[2], -1, 1)))[0]
-    R = (turn @ R_ray_can).T @ cams.c2w[view][:3, :3].T  # world -> canonical
-    c_can = reference_array().mean(0)
-    c_world = pnp.inverse().apply(c_can[None])[0]
-    return Similarity(pnp.scale, R, c_can - pnp.scale * R @ c_world, 0.0)
-
-
 def print_offsets(look, seed, scene, front_scene) -> None:
     """One line: per landmark, detected - true position in the frontal view, in % of the true outer-eye distance."""
     import numpy as np
@@ -128,8 +101,8 @@ def main() -> None:
     from neuhead.data.canonical import LANDMARK_NAMES
     from neuhead.data.face import FaceDetection, canonical_points, detect_faces
     from neuhead.data.h3ds import default_views_configs
-    from neuhead.data.placement import (Placement, canonical_similarity_from_points, detect_views, place_scene,
-                                        pose_from_one_view, triangulate_robust, with_canonical_frame)
+    from neuhead.data.placement import (Placement, canonical_similarity_from_points, detect_views, face_mesh_rotation,
+                                        place_scene, pose_from_one_view, triangulate_robust, with_canonical_frame)
 
     table: dict[tuple, list[float]] = {}
     for look in a.looks.split(","):
@@ -158,7 +131,7 @@ def main() -> None:
                         sims["pnp_front"] = pose_from_one_view(folder_scene, front, pts[front])[0]
                         faces = detect_faces(folder_scene.images[front]) if src == "det" else []
                         if faces:
-                            sims["mesh3d_front"] = mesh3d_similarity(cams, front, faces[0], sims["pnp_front"])
+                            sims["mesh3d_front"] = face_mesh_rotation(cams, front, faces[0], sims["pnp_front"])
                     if len(seen) >= 2:
                         X, _, _ = triangulate_robust(cams, pts)
                         sims["triangulated"] = canonical_similarity_from_points(X)

@@ -21,7 +21,7 @@ file's own unit-sphere frame (NeuS ``scale_mat``), for non-head objects and the 
 
 def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequence[int] | None = None,
                mask: str | Path | None = None, frame: str = "auto", units: str = "mm",
-               fov_y_deg: float | None = None) -> Scene:
+               fov_y_deg: float | None = None, placement=None) -> Scene:
     """A Scene from: a NeuS/IDR folder, an H3DS scene folder, one photo (path or array), or 1-3 images
     with ``cameras`` in the images' own world frame (in ``units``).
 
@@ -29,7 +29,8 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
     (deg; default: the photo's EXIF, else a camera 1 m from the head) for a single photo without cameras. ``frame`` (see
     ``FRAMES``): with "auto" every input with cameras is placed in the canonical head frame from its
     images alone; a photo without cameras always is (PnP at an assumed field of view). No ground-truth
-    mesh or landmark file is read.
+    mesh or landmark file is read. ``placement`` (``neuhead.data.placement.PlacementConfig``, default its defaults)
+    tunes the placement of inputs with cameras.
     """
     if frame not in FRAMES:
         raise InputError(f"--frame must be one of {', '.join(FRAMES)}, got {frame!r}")
@@ -43,9 +44,9 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
         if (folder / "cameras_sphere.npz").is_file():
             from neuhead.data.neus import load_neus
 
-            return _placed(load_neus(folder, views=views), frame, str(folder))
+            return _placed(load_neus(folder, views=views), frame, str(folder), placement)
         if (folder / "cameras.npz").is_file() or (folder / "config.toml").is_file():
-            return load_h3ds_placed(folder.parent, folder.name, views, frame)
+            return load_h3ds_placed(folder.parent, folder.name, views, frame, placement)
         raise InputError(f"{folder}: neither a NeuS folder (cameras_sphere.npz) nor an H3DS scene (cameras.npz)")
     if isinstance(images, (str, Path)) or (isinstance(images, np.ndarray) and images.ndim == 3):
         images = [images]
@@ -72,22 +73,22 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
         # the old behaviour: the cameras' world is taken to be the canonical head frame itself
         scene = replace(scene, cameras=scene.cameras.transformed(np.linalg.inv(CANONICAL_TO_WORLD)),
                         to_world=CANONICAL_TO_WORLD.copy())
-    return _placed(scene, frame, "images")
+    return _placed(scene, frame, "images", placement)
 
 
-def load_h3ds_placed(root, scene_id: str, views, frame: str = "auto") -> Scene:
+def load_h3ds_placed(root, scene_id: str, views, frame: str = "auto", placement=None) -> Scene:
     """An H3DS scene read without its ground truth (no ``full_head.obj``, no ``landmarks.txt``), placed by
     ``frame``: the one reader of ``neuhead fit`` and ``neuhead bench h3ds``."""
     from neuhead.data.h3ds import load_h3ds_scene
 
     scene = load_h3ds_scene(root, scene_id, views=views, with_landmarks=False, require_scale_mat=frame == "file")
-    return _placed(scene, frame, f"{root}/{scene_id}")
+    return _placed(scene, frame, f"{root}/{scene_id}", placement)
 
 
-def _placed(scene: Scene, frame: str, where: str) -> Scene:
-    from neuhead.data.placement import file_placement, place_scene
+def _placed(scene: Scene, frame: str, where: str, placement=None) -> Scene:
+    from neuhead.data.placement import PlacementConfig, file_placement, place_scene
 
-    return place_scene(scene, where) if frame == "auto" else file_placement(scene)
+    return place_scene(scene, where, placement or PlacementConfig()) if frame == "auto" else file_placement(scene)
 
 
 def _scene_from_arrays(images, cameras: Cameras, masks, units: str = "mm") -> Scene:

@@ -64,6 +64,13 @@ class PlacementConfig:
     """soft-L1 knee of the template fit, as a fraction of the face size"""
     refine: bool = True
     """refine a multi-view six-landmark estimate with the 468-point face template (``fit_template``)"""
+    one_view_rotation: str = "pnp"
+    """one view: the frame's rotation from the six-landmark PnP (``"pnp"``) or from the detected face mesh's own 3D
+    shape (``"mesh"``, ``face_mesh_rotation``; the PnP's where the detection has no depth)"""
+
+    def __post_init__(self) -> None:
+        if self.one_view_rotation not in ("pnp", "mesh"):
+            raise ValueError(f"PlacementConfig.one_view_rotation must be pnp or mesh, got {self.one_view_rotation!r}")
 
 
 @dataclass(frozen=True)
@@ -111,15 +118,20 @@ def face_size(points: np.ndarray) -> float:
     return float(max(eyes, down, 1.0))
 
 
-def detect_views(images: np.ndarray) -> list[np.ndarray | None]:
-    """The face mesh (468, 2) (pixel centres at +0.5) of the largest face in each image, or None."""
+def detect_view_faces(images: np.ndarray) -> list[FaceDetection | None]:
+    """The largest face in each image (its mesh and depth), or None."""
     from neuhead.data.face import detect_faces
 
-    out: list[np.ndarray | None] = []
+    out: list[FaceDetection | None] = []
     for img in images:
         faces = detect_faces(np.asarray(img))
-        out.append(faces[0].points if faces else None)
+        out.append(faces[0] if faces else None)
     return out
+
+
+def detect_views(images: np.ndarray) -> list[np.ndarray | None]:
+    """The face mesh (468, 2) (pixel centres at +0.5) of the largest face in each image, or None."""
+    return [None if f is None else f.points for f in detect_view_faces(images)]
 
 
 @dataclass(frozen=True)
@@ -303,6 +315,31 @@ def pose_from_one_view(scene: Scene, view: int, points2d: np.ndarray) -> tuple[S
     return sim, err[0], how
 
 
+def face_mesh_rotation(cams: Cameras, view: int, face: FaceDetection, sim: Similarity) -> Similarity:
+    """``sim`` (world -> canonical) with its rotation taken from the face mesh's own 3D shape in ``view``.
+
+    Umeyama of the face template (canonical mm) onto the detection's (x, y, depth) points gives the rotation
+    canonical -> the view as the face mesh sees it, along the ray through the face; turning that ray onto the
+    optical axis gives canonical -> camera. Scale is kept and the six reference landmarks' centroid keeps its
+    world position. ``face.depth`` must be known.
+    """
+    import cv2
+
+    from eval.align import umeyama
+
+    tpl = load_face_template()
+    xyz = np.c_[face.points, face.depth][tpl.index]
+    R_ray = umeyama(tpl.points, xyz).R  # canonical -> the camera turned to look along the ray through the face
+    d = np.linalg.inv(cams.K[view]) @ np.r_[xyz[:, :2].mean(0), 1.0]
+    d /= np.linalg.norm(d)
+    axis = np.cross([0.0, 0.0, 1.0], d)
+    turn = cv2.Rodrigues(axis / max(np.linalg.norm(axis), 1e-12) * np.arccos(np.clip(d[2], -1, 1)))[0]
+    R = (turn @ R_ray).T @ cams.c2w[view][:3, :3].T  # world -> canonical
+    c_can = reference_array().mean(0)
+    c_world = sim.inverse().apply(c_can[None])[0]
+    return Similarity(sim.scale, R, c_can - sim.scale * R @ c_world, 0.0)
+
+
 def with_canonical_frame(scene: Scene, sim: Similarity, placement: Placement) -> Scene:
     """The same scene (world frame, images, units unchanged) in the canonical unit-sphere frame of ``sim``."""
     return replace(in_canonical_frame(scene, sim), placement=placement)
@@ -322,7 +359,11 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
     the detector. Raises ``InputError`` when no view shows a face, or the cameras put the landmarks
     behind a camera.
     """
-    meshes = detect_views(scene.images) if detections is None else list(detections)
+    if detections is None:
+        faces = detect_view_faces(scene.images)
+    else:
+        faces = [None if m is None else FaceDetection(m) for m in detections]
+    meshes = [None if f is None else f.points for f in faces]
     if len(meshes) != len(scene):
         raise ValueError(f"place_scene: {len(meshes)} detections for {len(scene)} views")
     pts = [None if mm is None else canonical_points(FaceDetection(mm)) for mm in meshes]
@@ -353,6 +394,8 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
         sim, _, how = pose_from_one_view(scene, seen[0], pts[seen[0]])
         fixed, method = 1.0 / sim.scale, "pnp"
         log.debug("%s: one view, scale from %s", where, how)
+        if config.one_view_rotation == "mesh" and faces[seen[0]].depth is not None:
+            sim = face_mesh_rotation(cams, seen[0], faces[seen[0]], sim)
     if config.refine and len(used) >= 2:
         # one view: the template fit moved the pose less reliably than the weighted six-landmark PnP
         # (5 fresh heads, portrait 512²: worse on 2, better on 2), so it refines multi-view placements only
@@ -380,6 +423,6 @@ def file_placement(scene: Scene) -> Scene:
     return replace(scene, placement=Placement("file", None))
 
 
-__all__ = ["PlacementConfig", "Placement", "FaceTemplate", "load_face_template", "fit_template",
-           "detect_views", "triangulate_robust", "pose_from_one_view",
+__all__ = ["PlacementConfig", "Placement", "FaceTemplate", "load_face_template", "fit_template", "face_mesh_rotation",
+           "detect_view_faces", "detect_views", "triangulate_robust", "pose_from_one_view",
            "place_scene", "file_placement", "with_canonical_frame", "world_units_per_mm"]
