@@ -116,8 +116,10 @@ def test_one_view_face_mesh_rotation_gives_the_fit_the_same_camera(heads):
         S, S_gt = placed.placement.similarity, canonical_similarity(gt.landmarks)
         c = S.apply(one.world_cameras().centers)[0] - [0, 25, 0]
         c_gt = S_gt.apply(one.world_cameras().centers)[0] - [0, 25, 0]
-        assert np.degrees(np.arccos(c @ c_gt / np.linalg.norm(c) / np.linalg.norm(c_gt))) < 6.0
-        assert _rotation_deg(S.R, S_gt.R) < 8.0
+        # measured on these 4 portraits (512²): frame 3.3 / 2.7 / 2.2 / 1.7 deg, camera direction 3.0 / 2.4 / 2.0 / 1.4
+        # (the six-landmark PnP: 3.9 / 1.0 / 4.7 / 2.2 and 3.6 / 0.4 / 4.3 / 1.9)
+        assert np.degrees(np.arccos(c @ c_gt / np.linalg.norm(c) / np.linalg.norm(c_gt))) < 5.0
+        assert _rotation_deg(S.R, S_gt.R) < 5.0
 
 
 def _template_views(sim_can_to_world: Similarity, cams: Cameras) -> list[np.ndarray]:
