@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from neuhead.data.scene import Scene
 from neuhead.errors import InputError
 from neuhead.io import IMAGE_SUFFIXES, read_image, read_mask
 
+if TYPE_CHECKING:
+    from neuhead.data.placement import PlacementConfig
+
 
 FRAMES = ("auto", "file")
 """``auto``: the canonical head frame found from the images (``neuhead.data.placement``); ``file``: the
@@ -21,7 +24,7 @@ file's own unit-sphere frame (NeuS ``scale_mat``), for non-head objects and the 
 
 def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequence[int] | None = None,
                mask: str | Path | None = None, frame: str = "auto", units: str = "mm",
-               fov_y_deg: float | None = None, placement=None) -> Scene:
+               fov_y_deg: float | None = None, placement: PlacementConfig | None = None) -> Scene:
     """A Scene from: a NeuS/IDR folder, an H3DS scene folder, one photo (path or array), or 1-3 images
     with ``cameras`` in the images' own world frame (in ``units``).
 
@@ -76,7 +79,8 @@ def load_input(images, cameras: Cameras | None = None, masks=None, views: Sequen
     return _placed(scene, frame, "images", placement)
 
 
-def load_h3ds_placed(root, scene_id: str, views, frame: str = "auto", placement=None) -> Scene:
+def load_h3ds_placed(root, scene_id: str, views, frame: str = "auto",
+                     placement: PlacementConfig | None = None) -> Scene:
     """An H3DS scene read without its ground truth (no ``full_head.obj``, no ``landmarks.txt``), placed by
     ``frame``: the one reader of ``neuhead fit`` and ``neuhead bench h3ds``."""
     from neuhead.data.h3ds import load_h3ds_scene
@@ -85,7 +89,7 @@ def load_h3ds_placed(root, scene_id: str, views, frame: str = "auto", placement=
     return _placed(scene, frame, f"{root}/{scene_id}", placement)
 
 
-def _placed(scene: Scene, frame: str, where: str, placement=None) -> Scene:
+def _placed(scene: Scene, frame: str, where: str, placement: PlacementConfig | None = None) -> Scene:
     from neuhead.data.placement import PlacementConfig, file_placement, place_scene
 
     return place_scene(scene, where, placement or PlacementConfig()) if frame == "auto" else file_placement(scene)

@@ -366,7 +366,7 @@ def place_scene(scene: Scene, where: str = "input", config: PlacementConfig = Pl
     meshes = [None if f is None else f.points for f in faces]
     if len(meshes) != len(scene):
         raise ValueError(f"place_scene: {len(meshes)} detections for {len(scene)} views")
-    pts = [None if mm is None else canonical_points(FaceDetection(mm)) for mm in meshes]
+    pts = [None if f is None else canonical_points(f) for f in faces]
     seen = [i for i, p in enumerate(pts) if p is not None]
     missing = tuple(i for i in range(len(scene)) if pts[i] is None)
     notes = []
