@@ -138,7 +138,9 @@ def frame_error(gt_to_world: np.ndarray, to_world: np.ndarray) -> dict[str, floa
     E = np.linalg.inv(gt_to_world) @ to_world
     s = float(np.cbrt(np.linalg.det(E[:3, :3])))
     R = E[:3, :3] / s
-    angle = float(np.degrees(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1))))
+    from eval.align import rotation_angle_deg
+
+    angle = rotation_angle_deg(np.eye(3), R)
     return {"deg": angle, "pitch": float(np.degrees(np.arctan2(R[2, 1], R[2, 2]))),
             "yaw": float(np.degrees(np.arcsin(np.clip(-R[2, 0], -1, 1)))), "scale": s}
 

@@ -180,6 +180,11 @@ def h3ds_landmark_alignment(pred_landmarks: np.ndarray, gt_landmarks: np.ndarray
     return _h3ds_result(M, cost)
 
 
+def rotation_angle_deg(A: np.ndarray, B: np.ndarray) -> float:
+    """The angle (degrees) of the rotation taking rotation matrix ``A`` to ``B`` (3×3 each)."""
+    return float(np.degrees(np.arccos(np.clip((np.trace(np.asarray(A).T @ np.asarray(B)) - 1) / 2, -1, 1))))
+
+
 def apply_matrix(M: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``(M @ [p, 1])[:3]`` for points (n, 3) and a 4×4 affine ``M``."""
     p = np.asarray(points, dtype=np.float64)

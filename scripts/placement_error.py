@@ -99,9 +99,9 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from bench_quality import foreign_frame, frame_error, render_head
     from neuhead.data.canonical import LANDMARK_NAMES
-    from neuhead.data.face import FaceDetection, canonical_points, detect_faces
+    from neuhead.data.face import FaceDetection, canonical_points
     from neuhead.data.h3ds import default_views_configs
-    from neuhead.data.placement import (Placement, canonical_similarity_from_points, detect_views, face_mesh_rotation,
+    from neuhead.data.placement import (Placement, canonical_similarity_from_points, detect_view_faces, face_mesh_rotation,
                                         place_scene, pose_from_one_view, triangulate_robust, with_canonical_frame)
 
     table: dict[tuple, list[float]] = {}
@@ -116,7 +116,8 @@ def main() -> None:
             for vc in a.configs.split(","):
                 folder_scene = foreign_frame(scene.subset(configs[vc]))
                 cams = folder_scene.world_cameras()
-                meshes = detect_views(folder_scene.images)
+                faces = detect_view_faces(folder_scene.images)  # the mesh and its depth, detected once
+                meshes = [None if f is None else f.points for f in faces]
                 true2d = cams.project(np.stack([scene.landmarks[n] for n in LANDMARK_NAMES]))[0]
                 sources = {"det": [None if m is None else canonical_points(FaceDetection(m)) for m in meshes],
                            "true": list(true2d)}
@@ -129,9 +130,8 @@ def main() -> None:
                     front = configs[vc].index(configs["1"][0])
                     if pts[front] is not None:
                         sims["pnp_front"] = pose_from_one_view(folder_scene, front, pts[front])[0]
-                        faces = detect_faces(folder_scene.images[front]) if src == "det" else []
-                        if faces:
-                            sims["mesh3d_front"] = face_mesh_rotation(cams, front, faces[0], sims["pnp_front"])
+                        if src == "det":
+                            sims["mesh3d_front"] = face_mesh_rotation(cams, front, faces[front], sims["pnp_front"])
                     if len(seen) >= 2:
                         X, _, _ = triangulate_robust(cams, pts)
                         sims["triangulated"] = canonical_similarity_from_points(X)

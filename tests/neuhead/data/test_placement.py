@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from eval.align import Similarity
+from eval.align import Similarity, rotation_angle_deg
 from eval.chamfer import surface_chamfer
 from eval.meshio import MeshData
 from neuhead.cameras import Cameras, intrinsics, look_at
@@ -76,10 +76,6 @@ def test_one_view_frame_gives_the_fit_the_same_camera(heads):
         assert abs(np.linalg.norm(c) / np.linalg.norm(c_gt) - 1) < 0.1
 
 
-def _rotation_deg(A, B) -> float:
-    return float(np.degrees(np.arccos(np.clip((np.trace(A.T @ B) - 1) / 2, -1, 1))))
-
-
 def test_face_mesh_rotation_recovers_the_template_pose_off_axis():
     """Oracle: a face mesh seen 10 deg off the optical axis, made as the function models the detector: the posed face
     template as seen from the camera turned to look along the ray through the face (x, y scaled into pixels around
@@ -102,7 +98,7 @@ def test_face_mesh_rotation_recovers_the_template_pose_off_axis():
     full[tpl.index] = seen
     init = Similarity(1.0, np.eye(3), np.array([3.0, -2.0, 1.0]), 0.0)  # world -> canonical, rotation unknown
     sim = face_mesh_rotation(cams, 0, FaceDetection(full[:, :2] + c, full[:, 2]), init)
-    assert _rotation_deg(sim.R, R_true.T) < 1e-4
+    assert rotation_angle_deg(sim.R, R_true.T) < 1e-4
     centre = reference_array().mean(0)  # the six reference landmarks' centroid keeps its world position
     assert np.allclose(sim.inverse().apply(centre[None]), init.inverse().apply(centre[None]), atol=1e-9)
     with pytest.raises(ValueError, match="one_view_rotation"):
@@ -119,7 +115,7 @@ def test_one_view_face_mesh_rotation_gives_the_fit_the_same_camera(heads):
         # measured on these 4 portraits (512²): frame 3.3 / 2.7 / 2.2 / 1.7 deg, camera direction 3.0 / 2.4 / 2.0 / 1.4
         # (the six-landmark PnP: 3.9 / 1.0 / 4.7 / 2.2 and 3.6 / 0.4 / 4.3 / 1.9)
         assert np.degrees(np.arccos(c @ c_gt / np.linalg.norm(c) / np.linalg.norm(c_gt))) < 5.0
-        assert _rotation_deg(S.R, S_gt.R) < 5.0
+        assert rotation_angle_deg(S.R, S_gt.R) < 5.0
 
 
 def _template_views(sim_can_to_world: Similarity, cams: Cameras) -> list[np.ndarray]:

@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from eval.align import rotation_angle_deg
 from neuhead.cameras import Cameras
 from neuhead.config import FitConfig, ModelConfig, RenderConfig, StageConfig
 from neuhead.data.analytic import Snowman, make_sample_scene, surface_points
@@ -24,8 +25,7 @@ def _rot(axis, deg):
 
 def _errors(cams: Cameras, truth: Cameras, points: np.ndarray):
     """(mean rotation error in degrees, mean reprojection error in px of ``points``, mean focal error)."""
-    rot = [np.degrees(np.arccos(np.clip((np.trace(a[:3, :3].T @ b[:3, :3]) - 1) / 2, -1, 1)))
-           for a, b in zip(cams.c2w, truth.c2w)]
+    rot = [rotation_angle_deg(a[:3, :3], b[:3, :3]) for a, b in zip(cams.c2w, truth.c2w)]
     px = np.linalg.norm(cams.project(points)[0] - truth.project(points)[0], axis=-1).mean()
     focal = np.abs(cams.K[:, 0, 0] / truth.K[:, 0, 0] - 1)
     return float(np.mean(rot)), float(px), float(np.mean(focal))
