@@ -2,7 +2,7 @@
 
     python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|6x128]
         [--geometry-iters N | --budget-s S] [--max-geometry-iters 120000] [--geometry-workers 8]
-        [--checkpoint-every 5000] [--seed 0]
+        [--checkpoint-every 5000] [--seed 0] [--geometry-lr 3e-3]
 
 The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
 phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
@@ -74,6 +74,9 @@ def main() -> None:
     ap.add_argument("--geometry-workers", type=int, default=8)
     ap.add_argument("--checkpoint-every", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--geometry-lr", type=float, default=HEADS.geometry_lr,
+                    help="peak rate of the geometry phase (at 3e-3 the 6x128 loses most units of its first shared "
+                         "layer; scripts/dead_units.py)")
     a = ap.parse_args()
     if (a.geometry_iters is None) == (a.budget_s is None):
         raise SystemExit("give one of --geometry-iters and --budget-s")
@@ -91,6 +94,7 @@ def main() -> None:
         _checks.at_least("--max-geometry-iters", a.max_geometry_iters, 1000)
         _checks.at_least("--geometry-workers", a.geometry_workers, 1)
         _checks.at_least("--checkpoint-every", a.checkpoint_every, 1)
+        _checks.positive("--geometry-lr", a.geometry_lr)
         _checks.output_dir("--out", a.out)
         _checks.output_dir("--export", a.export)
         dirs = find_scenes(a.data)
@@ -100,7 +104,8 @@ def main() -> None:
     scenes = load_scenes(dirs, None)
     geometry = load_geometry(dirs, scenes, a.geometry_workers)
     t_load = time.perf_counter() - t0
-    cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed)
+    cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed,
+                  geometry_lr=a.geometry_lr)
     info = {"device": str(device), "model": a.model, "scenes": len(dirs), "load_s": round(t_load, 1)}
     if a.budget_s is not None:
         t1 = time.perf_counter()
