@@ -2,7 +2,7 @@
 
     python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|6x128]
         [--geometry-iters N | --budget-s S] [--max-geometry-iters 120000] [--geometry-workers 8]
-        [--checkpoint-every 5000] [--seed 0] [--geometry-lr 3e-3]
+        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR]
 
 The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
 phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
@@ -32,6 +32,10 @@ MODELS = {
     "6x128": replace(HEADS.model, sdf_hidden=128, sdf_layers=6, sdf_skip=(3,), feature_dim=64, rgb_hidden=128,
                      rgb_layers=3),
 }
+#: each network's peak geometry rate: at the preset's 3e-3 the 6x128 loses its first shared layer (0.04 of its units
+#: alive on the training heads, none for half of them and for the mean scene; at 1e-3, 0.71 after 7500 steps:
+#: scripts/dead_units.py, model card "Dead units")
+GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "6x128": 1e-3}
 
 
 def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:
@@ -74,9 +78,8 @@ def main() -> None:
     ap.add_argument("--geometry-workers", type=int, default=8)
     ap.add_argument("--checkpoint-every", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--geometry-lr", type=float, default=HEADS.geometry_lr,
-                    help="peak rate of the geometry phase (at 3e-3 the 6x128 loses most units of its first shared "
-                         "layer; scripts/dead_units.py)")
+    ap.add_argument("--geometry-lr", type=float, default=None,
+                    help="peak rate of the geometry phase (default: the network's own, GEOMETRY_LR)")
     a = ap.parse_args()
     if (a.geometry_iters is None) == (a.budget_s is None):
         raise SystemExit("give one of --geometry-iters and --budget-s")
@@ -94,7 +97,8 @@ def main() -> None:
         _checks.at_least("--max-geometry-iters", a.max_geometry_iters, 1000)
         _checks.at_least("--geometry-workers", a.geometry_workers, 1)
         _checks.at_least("--checkpoint-every", a.checkpoint_every, 1)
-        _checks.positive("--geometry-lr", a.geometry_lr)
+        if a.geometry_lr is not None:
+            _checks.positive("--geometry-lr", a.geometry_lr)
         _checks.output_dir("--out", a.out)
         _checks.output_dir("--export", a.export)
         dirs = find_scenes(a.data)
@@ -105,8 +109,9 @@ def main() -> None:
     geometry = load_geometry(dirs, scenes, a.geometry_workers)
     t_load = time.perf_counter() - t0
     cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed,
-                  geometry_lr=a.geometry_lr)
-    info = {"device": str(device), "model": a.model, "scenes": len(dirs), "load_s": round(t_load, 1)}
+                  geometry_lr=GEOMETRY_LR[a.model] if a.geometry_lr is None else a.geometry_lr)
+    info = {"device": str(device), "model": a.model, "geometry_lr": cfg.geometry_lr, "scenes": len(dirs),
+            "load_s": round(t_load, 1)}
     if a.budget_s is not None:
         t1 = time.perf_counter()
         geo_rate, render_rate = rates(scenes, geometry, cfg, device, 300, 40)

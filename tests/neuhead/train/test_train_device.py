@@ -28,3 +28,10 @@ def test_the_larger_network_is_the_shipped_one_widened():
     big, shipped = train_device.MODELS["6x128"], train_device.MODELS["4x64"]
     assert (big.sdf_layers, big.sdf_hidden, big.rgb_hidden) == (6, 128, 128)
     assert replace(big, sdf_hidden=64, sdf_layers=4, sdf_skip=(2,), feature_dim=32, rgb_hidden=64, rgb_layers=2) == shipped
+
+
+def test_every_network_has_its_own_geometry_rate():
+    # the 6x128 at the preset's 3e-3 kills its first shared layer (model card, "Dead units"); the 4x64 keeps the preset's
+    assert set(train_device.GEOMETRY_LR) == set(train_device.MODELS)
+    assert train_device.GEOMETRY_LR["4x64"] == train_device.HEADS.geometry_lr
+    assert train_device.GEOMETRY_LR["6x128"] < train_device.HEADS.geometry_lr
