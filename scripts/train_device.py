@@ -2,7 +2,7 @@
 
     python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|6x128]
         [--geometry-iters N | --budget-s S] [--max-geometry-iters 120000] [--geometry-workers 8]
-        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR]
+        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR] [--render-iters 1000]
 
 The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
 phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--geometry-workers", type=int, default=8)
     ap.add_argument("--checkpoint-every", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--render-iters", type=int, default=HEADS.iters,
+                    help="rendering-phase steps after the geometry phase (0: geometry only, a probe)")
     ap.add_argument("--geometry-lr", type=float, default=None,
                     help="peak rate of the geometry phase (default: the network's own, GEOMETRY_LR)")
     a = ap.parse_args()
@@ -97,6 +99,7 @@ def main() -> None:
         _checks.at_least("--max-geometry-iters", a.max_geometry_iters, 1000)
         _checks.at_least("--geometry-workers", a.geometry_workers, 1)
         _checks.at_least("--checkpoint-every", a.checkpoint_every, 1)
+        _checks.at_least("--render-iters", a.render_iters, 0)
         if a.geometry_lr is not None:
             _checks.positive("--geometry-lr", a.geometry_lr)
         _checks.output_dir("--out", a.out)
@@ -109,7 +112,7 @@ def main() -> None:
     geometry = load_geometry(dirs, scenes, a.geometry_workers)
     t_load = time.perf_counter() - t0
     cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed,
-                  geometry_lr=GEOMETRY_LR[a.model] if a.geometry_lr is None else a.geometry_lr)
+                  iters=a.render_iters, geometry_lr=GEOMETRY_LR[a.model] if a.geometry_lr is None else a.geometry_lr)
     info = {"device": str(device), "model": a.model, "geometry_lr": cfg.geometry_lr, "scenes": len(dirs),
             "load_s": round(t_load, 1)}
     if a.budget_s is not None:

@@ -35,3 +35,17 @@ def test_every_network_has_its_own_geometry_rate():
     assert set(train_device.GEOMETRY_LR) == set(train_device.MODELS)
     assert train_device.GEOMETRY_LR["4x64"] == train_device.HEADS.geometry_lr
     assert train_device.GEOMETRY_LR["6x128"] < train_device.HEADS.geometry_lr
+
+
+def test_bad_options_exit_with_one_line_before_any_work(tmp_path, monkeypatch):
+    import pytest
+
+    for option, value, message in (("--render-iters", "-1", "--render-iters -1: must be"),
+                                   ("--geometry-lr", "0", "--geometry-lr 0.0: must be > 0")):
+        monkeypatch.setattr("sys.argv", ["train_device.py", str(tmp_path), "--out", str(tmp_path / "run"), "--export",
+                                         str(tmp_path / "prior"), "--device", "cpu", "--geometry-iters", "5",
+                                         option, value])
+        with pytest.raises(SystemExit) as e:
+            train_device.main()
+        assert str(e.value).startswith(message) and "\n" not in str(e.value)
+        assert not (tmp_path / "run").exists() and not (tmp_path / "prior").exists()
