@@ -4,6 +4,8 @@ import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from tests.neuhead.train.test_meta import GEO_META, tiny_geometry, tiny_scenes
 
 _spec = importlib.util.spec_from_file_location("train_device", Path(__file__).parents[3] / "scripts" / "train_device.py")
@@ -38,8 +40,6 @@ def test_every_network_has_its_own_geometry_rate():
 
 
 def test_bad_options_exit_with_one_line_before_any_work(tmp_path, monkeypatch):
-    import pytest
-
     for option, value, message in (("--render-iters", "-1", "--render-iters -1: must be"),
                                    ("--geometry-lr", "0", "--geometry-lr 0.0: must be > 0")):
         monkeypatch.setattr("sys.argv", ["train_device.py", str(tmp_path), "--out", str(tmp_path / "run"), "--export",
