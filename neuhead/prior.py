@@ -82,3 +82,8 @@ def model_from_meta_checkpoint(path: str | Path) -> tuple[MultiNeuS, MetaConfig,
     model = MultiNeuS(cfg.model, n_scenes=int(ck.meta["n_scenes"]), background=cfg.background_field)
     model.load_state_dict(ck.model_state())
     return model, cfg, ck.meta
+
+
+def load_model(path: str | Path) -> MultiNeuS:
+    """The network of a prior folder or of a meta-learning checkpoint (a path ending in ``.safetensors``)."""
+    return model_from_meta_checkpoint(path)[0] if str(path).endswith(".safetensors") else load_prior(path).model

@@ -6,13 +6,12 @@ almost nothing on through Softplus β = 100 and gets almost no gradient: it is d
     python scripts/dead_units.py PRIOR_DIR_OR_META_CHECKPOINT DATA_DIR [--scenes 12] [--fresh 3]
 
 DATA_DIR: the `neuhead synth` folders the prior was trained on (scene k = the k-th folder, sorted); surfaces are
-regenerated from each folder's seed (``HeadGeometry``); fresh heads use seeds 9 000 000 on.
+regenerated from each folder's seed (``scene_dir_head``); fresh heads use seeds 9 000 000 on.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -20,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neuhead.data.synthetic.geometry import HeadGeometry
+from neuhead.data.synthetic.geometry import HeadGeometry, scene_dir_head
 from neuhead.model.fields import SDFNetwork, positional_encoding
+from neuhead.prior import load_model
 
 
 def alive_fractions(net: SDFNetwork, x: torch.Tensor, scene: int, min_share: float = 1e-3) -> list[float]:
@@ -38,8 +38,8 @@ def alive_fractions(net: SDFNetwork, x: torch.Tensor, scene: int, min_share: flo
     return out
 
 
-def _surface(seed: int, hair: bool, n: int) -> torch.Tensor:
-    pts, _, _ = HeadGeometry(seed, hair=hair).sample_surface(n, np.random.default_rng(5))
+def _surface(head: HeadGeometry, n: int) -> torch.Tensor:
+    pts, _, _ = head.sample_surface(n, np.random.default_rng(5))
     return torch.as_tensor(pts, dtype=torch.float32)
 
 
@@ -51,27 +51,17 @@ def main() -> None:
     ap.add_argument("--fresh", type=int, default=3, help="fresh heads for the mean scene")
     ap.add_argument("--points", type=int, default=20000)
     a = ap.parse_args()
-    if a.prior.endswith(".safetensors"):
-        from neuhead.prior import model_from_meta_checkpoint
-
-        model = model_from_meta_checkpoint(a.prior)[0]
-    else:
-        from neuhead.prior import load_prior
-
-        model = load_prior(a.prior).model
-    synth = json.loads((a.data / "synth.json").read_text()) if (a.data / "synth.json").is_file() else {}
-    hair = bool(synth.get("config", {}).get("hair", True))
+    model = load_model(a.prior)
     dirs = sorted(p for p in a.data.iterdir() if p.is_dir())
     n_scenes = model.sdf_net.layers[0].n_scenes
     step = max(1, n_scenes // max(1, a.scenes))
     rows = []
     for k in range(0, n_scenes, step)[: a.scenes]:
-        seed = json.loads((dirs[k] / "ground_truth.json").read_text())["seed"]
-        rows.append(alive_fractions(model.sdf_net, _surface(seed, hair, a.points), k))
+        rows.append(alive_fractions(model.sdf_net, _surface(scene_dir_head(dirs[k]), a.points), k))
     train = np.array(rows)
     mean_scene = model.add_scene()
-    fresh = np.array([alive_fractions(model.sdf_net, _surface(9_000_000 + i, True, a.points), mean_scene)
-                      for i in range(a.fresh)])
+    fresh_heads = [HeadGeometry(9_000_000 + i, hair=True) for i in range(a.fresh)]
+    fresh = np.array([alive_fractions(model.sdf_net, _surface(head, a.points), mean_scene) for head in fresh_heads])
     fmt = lambda v: " ".join(f"{x:.2f}" for x in v)  # noqa: E731
     print(f"{a.prior}: share of units alive per hidden layer (layer 0 first)")
     print(f"  training scenes ({len(train)}), mean: {fmt(train.mean(0))}")

@@ -5,20 +5,20 @@ tip) and elsewhere.
     python scripts/prior_surface_error.py PRIOR_DIR_OR_META_CHECKPOINT DATA_DIR [--scenes 12]
 
 DATA_DIR: the `neuhead synth` folders the prior was trained on (scene k = the k-th folder, sorted); the
-surface is regenerated from each folder's seed (``HeadGeometry``).
+surface is regenerated from each folder's seed (``scene_dir_head``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from neuhead.data.canonical import reference_unit
-from neuhead.data.synthetic.geometry import HeadGeometry
+from neuhead.data.synthetic.geometry import scene_dir_head
+from neuhead.prior import load_model
 
 
 def main() -> None:
@@ -28,20 +28,11 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=12)
     ap.add_argument("--points", type=int, default=20000)
     a = ap.parse_args()
-    if a.prior.endswith(".safetensors"):
-        from neuhead.prior import model_from_meta_checkpoint
-
-        model = model_from_meta_checkpoint(a.prior)[0]
-    else:
-        from neuhead.prior import load_prior
-
-        model = load_prior(a.prior).model
-    synth = json.loads((a.data / "synth.json").read_text()) if (a.data / "synth.json").is_file() else {}
-    hair = bool(synth.get("config", {}).get("hair", True))
+    model = load_model(a.prior)
     dirs = sorted(p for p in a.data.iterdir() if p.is_dir())
     face, rest = [], []
     for k, d in enumerate(dirs[: a.scenes]):
-        geo = HeadGeometry(json.loads((d / "ground_truth.json").read_text())["seed"], hair=hair)
+        geo = scene_dir_head(d)
         pts, _, _ = geo.sample_surface(a.points, np.random.default_rng(5))
         x = torch.as_tensor(pts, dtype=torch.float32)
         with torch.no_grad():

@@ -92,6 +92,7 @@ class HeadGeometry:
         import open3d as o3d
 
         self._o3d = o3d
+        self.seed = int(seed)
         model = model or load_head_model()
         # the same three streams as ``synthesize``: head, look (cameras unused)
         r_head, r_look, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
@@ -242,13 +243,11 @@ def head_geometry(seed: int, cfg: GeometryConfig = GeometryConfig(), hair: bool 
     return HeadGeometry(seed, hair, config, model).samples(cfg, seed)
 
 
-def scene_dir_geometry(scene_dir, to_world: np.ndarray | None = None, cfg: GeometryConfig = GeometryConfig(),
-                       model: HeadModel | None = None) -> GeometrySamples:
-    """Geometry samples of a ``neuhead synth`` scene folder, regenerated from its seed.
+def scene_dir_head(scene_dir, model: HeadModel | None = None) -> HeadGeometry:
+    """The head a ``neuhead synth`` scene folder shows, regenerated from its seed.
 
-    Reads ``ground_truth.json`` (the seed) and the data set's ``synth.json`` (whether hair was on).
-    ``to_world``: the loaded scene's unit sphere -> mm (its ``scale_mat``); the regenerated head must
-    sit exactly there, else the folder was not written by this generator (InputError).
+    Reads ``ground_truth.json`` (the seed) and the data set's ``synth.json`` (whether hair was on); InputError when
+    the folder has no seed.
     """
     import json
     from pathlib import Path
@@ -266,11 +265,23 @@ def scene_dir_geometry(scene_dir, to_world: np.ndarray | None = None, cfg: Geome
     synth = scene_dir.parent / "synth.json"
     if synth.is_file():
         hair = bool(json.loads(synth.read_text()).get("config", {}).get("hair", True))
-    head = HeadGeometry(seed, hair=hair, model=model)
+    return HeadGeometry(seed, hair=hair, model=model)
+
+
+def scene_dir_geometry(scene_dir, to_world: np.ndarray | None = None, cfg: GeometryConfig = GeometryConfig(),
+                       model: HeadModel | None = None) -> GeometrySamples:
+    """Geometry samples of a ``neuhead synth`` scene folder, regenerated from its seed (``scene_dir_head``).
+
+    ``to_world``: the loaded scene's unit sphere -> mm (its ``scale_mat``); the regenerated head must
+    sit exactly there, else the folder was not written by this generator (InputError).
+    """
+    from neuhead.errors import InputError
+
+    head = scene_dir_head(scene_dir, model)
     if to_world is not None and not np.allclose(head.to_world, to_world, rtol=1e-5, atol=1e-3):
-        raise InputError(f"{scene_dir}: the head regenerated from seed {seed} does not sit where the scene's "
+        raise InputError(f"{scene_dir}: the head regenerated from seed {head.seed} does not sit where the scene's "
                          "scale_mat puts it (written by another generator version?)")
-    return head.samples(cfg, seed)
+    return head.samples(cfg, head.seed)
 
 
-__all__ = ["GeometryConfig", "GeometrySamples", "HeadGeometry", "head_geometry", "scene_dir_geometry"]
+__all__ = ["GeometryConfig", "GeometrySamples", "HeadGeometry", "head_geometry", "scene_dir_geometry", "scene_dir_head"]
