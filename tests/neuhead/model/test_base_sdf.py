@@ -36,7 +36,10 @@ def test_lookup_is_the_neutral_heads_sdf():
 
 def test_second_derivatives_are_finite_and_match_finite_differences():
     base = GridSDF(load_grid())
-    x = (torch.rand(64, 3, dtype=torch.float64) - 0.5).requires_grad_(True)
+    # fixed points: an unseeded draw put a point within h of a voxel face about one run in a hundred, where the central
+    # difference straddles the trilinear kink (CI saw -0.4509 against -0.4513)
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(64, 3, dtype=torch.float64, generator=gen) - 0.5).requires_grad_(True)
     x2 = x.detach().clone()
     x2[:8] += 1.5  # some points outside the box
     x2.requires_grad_(True)
