@@ -2,13 +2,15 @@
 
     python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|6x128]
         [--geometry-iters N | --budget-s S] [--max-geometry-iters 120000] [--geometry-workers 8]
-        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR] [--render-iters 1000]
+        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR] [--render-iters 1000] [--render-lr LR] [--resume]
 
 The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
 phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
-(`6x128`: SDF 6 × 128, skip at 3, 64 geometry features, radiance 3 × 128; `4x64` is the shipped network), the
-geometry samples of the heads made in parallel processes, and, with ``--budget-s``, the geometry-phase length
-chosen from a short probe run's step rate so that the whole training ends inside S seconds. Prints one JSON line.
+(`6x128`: SDF 6 × 128, skip at 3, 64 geometry features, radiance 3 × 128; `4x64` is the shipped network) trained at
+its own rates (`GEOMETRY_LR`, `RENDER_LR`), the geometry samples of the heads made in parallel processes, and, with ``--budget-s``, the geometry-phase length
+chosen from a short probe run's step rate so that the whole training ends inside S seconds. ``--resume`` continues
+from RUN's checkpoint (exact; a geometry-only run, ``--render-iters 0``, continued with ``--render-iters N`` gets its
+rendering phase, at ``--render-lr`` if given). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ MODELS = {
 #: alive on 12 training heads, none on 6 of them and on the mean scene; at 1e-3, 0.71 after 7500 steps:
 #: scripts/dead_units.py, model card "Dead units")
 GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "6x128": 1e-3}
+#: each network's rendering-phase rate: at the preset's 5e-4 (a sixth of the 4x64's geometry peak, half the 6x128's)
+#: the 6x128's 1000 rendering steps moved its training heads' surface from 0.59 / 0.70 to 0.88 / 1.14 mm (face /
+#: elsewhere, scripts/prior_surface_error.py); at 1.7e-4 (a sixth of its own peak) 0.65 / 0.77, its colour L1 0.0106
+#: against 0.0126 (model card, "The rendering phase's rate")
+RENDER_LR = {"4x64": HEADS.lr, "6x128": 1.7e-4}
 
 
 def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:
@@ -82,6 +89,9 @@ def main() -> None:
                     help="rendering-phase steps after the geometry phase (0: geometry only, a probe)")
     ap.add_argument("--geometry-lr", type=float, default=None,
                     help="peak rate of the geometry phase (default: the network's own, GEOMETRY_LR)")
+    ap.add_argument("--render-lr", type=float, default=None,
+                    help="rate of the rendering phase (default: the network's own, RENDER_LR)")
+    ap.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     a = ap.parse_args()
     if (a.geometry_iters is None) == (a.budget_s is None):
         raise SystemExit("give one of --geometry-iters and --budget-s")
@@ -90,7 +100,7 @@ def main() -> None:
     from neuhead.commands.train import find_scenes, load_geometry, load_scenes
     from neuhead.errors import InputError
     from neuhead.prior import save_prior
-    from neuhead.train.meta import LOG_NAME, meta_train
+    from neuhead.train.meta import CHECKPOINT_NAME, LOG_NAME, meta_train
 
     try:  # every option before any work: one line and a non-zero exit
         device = _checks.device(a.device, "--device")
@@ -100,8 +110,13 @@ def main() -> None:
         _checks.at_least("--geometry-workers", a.geometry_workers, 1)
         _checks.at_least("--checkpoint-every", a.checkpoint_every, 1)
         _checks.at_least("--render-iters", a.render_iters, 0)
-        if a.geometry_lr is not None:
-            _checks.positive("--geometry-lr", a.geometry_lr)
+        for option, value in (("--geometry-lr", a.geometry_lr), ("--render-lr", a.render_lr)):
+            if value is not None:
+                _checks.positive(option, value)
+        if a.resume and a.budget_s is not None:
+            raise InputError("--resume: give --geometry-iters (the run's own), not --budget-s")
+        if a.resume and not (a.out / CHECKPOINT_NAME).is_file():
+            raise InputError(f"--resume: {a.out / CHECKPOINT_NAME} does not exist")
         _checks.output_dir("--out", a.out)
         _checks.output_dir("--export", a.export)
         dirs = find_scenes(a.data)
@@ -112,8 +127,10 @@ def main() -> None:
     geometry = load_geometry(dirs, scenes, a.geometry_workers)
     t_load = time.perf_counter() - t0
     cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed,
-                  iters=a.render_iters, geometry_lr=GEOMETRY_LR[a.model] if a.geometry_lr is None else a.geometry_lr)
-    info = {"device": str(device), "model": a.model, "geometry_lr": cfg.geometry_lr, "scenes": len(dirs),
+                  iters=a.render_iters, geometry_lr=GEOMETRY_LR[a.model] if a.geometry_lr is None else a.geometry_lr,
+                  lr=RENDER_LR[a.model] if a.render_lr is None else a.render_lr)
+    info = {"device": str(device), "model": a.model, "geometry_lr": cfg.geometry_lr, "render_lr": cfg.lr,
+            "resumed": a.resume, "scenes": len(dirs),
             "load_s": round(t_load, 1)}
     if a.budget_s is not None:
         t1 = time.perf_counter()
@@ -125,7 +142,7 @@ def main() -> None:
         n_geo = a.geometry_iters
     cfg = replace(cfg, geometry_iters=n_geo)
     t2 = time.perf_counter()
-    result = meta_train(scenes, cfg, a.out, progress=False, device=device, geometry=geometry)
+    result = meta_train(scenes, cfg, a.out, resume=a.resume, progress=False, device=device, geometry=geometry)
     info.update(geometry_iters=n_geo, train_s=round(time.perf_counter() - t2, 1),
                 peak_memory_mb=round(result.peak_memory_mb))
     save_prior(result.model.cpu(), cfg, a.export, {"scenes": [d.name for d in dirs], "data": str(a.data), **info})

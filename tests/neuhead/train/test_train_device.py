@@ -39,12 +39,23 @@ def test_every_network_has_its_own_geometry_rate():
     assert train_device.GEOMETRY_LR["6x128"] < train_device.HEADS.geometry_lr
 
 
+def test_every_network_has_its_own_rendering_rate():
+    # at the preset's 5e-4 the 6x128's rendering phase undid part of its geometry phase (model card, "The rendering
+    # phase's rate"): its rate is the same sixth of its geometry peak as the 4x64's, which keeps the preset's
+    assert set(train_device.RENDER_LR) == set(train_device.MODELS)
+    assert train_device.RENDER_LR["4x64"] == train_device.HEADS.lr
+    for name, lr in train_device.RENDER_LR.items():
+        assert lr / train_device.GEOMETRY_LR[name] == pytest.approx(1 / 6, rel=0.03)
+
+
 def test_bad_options_exit_with_one_line_before_any_work(tmp_path, monkeypatch):
     for option, value, message in (("--render-iters", "-1", "--render-iters -1: must be"),
-                                   ("--geometry-lr", "0", "--geometry-lr 0.0: must be > 0")):
+                                   ("--geometry-lr", "0", "--geometry-lr 0.0: must be > 0"),
+                                   ("--render-lr", "0", "--render-lr 0.0: must be > 0"),
+                                   ("--resume", None, "--resume: ")):
         monkeypatch.setattr("sys.argv", ["train_device.py", str(tmp_path), "--out", str(tmp_path / "run"), "--export",
                                          str(tmp_path / "prior"), "--device", "cpu", "--geometry-iters", "5",
-                                         option, value])
+                                         option] + ([] if value is None else [value]))
         with pytest.raises(SystemExit) as e:
             train_device.main()
         assert str(e.value).startswith(message) and "\n" not in str(e.value)
