@@ -68,6 +68,8 @@ def rasterize_mesh(vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, c2w: 
         depth = 1.0 / inv_z.sum(1)
         lam = inv_z * depth[:, None]
         idx = (y * W + x)[ok]
+        if not len(idx):  # no pixel centre on any of this chunk's triangles (off screen, or all sub-pixel)
+            continue
         order = np.lexsort((depth, idx))
         idx, depth, lam, fid = idx[order], depth[order], lam[order], fid[order]
         first = np.r_[True, idx[1:] != idx[:-1]]
