@@ -41,7 +41,7 @@ GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "6x128": 1e-3}
 #: each network's rendering-phase rate: at the preset's 5e-4 (a sixth of the 4x64's geometry peak, half the 6x128's)
 #: the 6x128's 1000 rendering steps moved its training heads' surface from 0.59 / 0.70 to 0.88 / 1.14 mm (face /
 #: elsewhere, scripts/prior_surface_error.py); at 1.7e-4 (a sixth of its own peak) 0.65 / 0.77, its colour L1 0.0106
-#: against 0.0126 (model card, "The rendering phase's rate")
+#: against 0.0126; its one-view fits came out level on six heads (model card, "The rendering phase's rate")
 RENDER_LR = {"4x64": HEADS.lr, "6x128": 1.7e-4}
 
 
