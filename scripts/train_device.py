@@ -7,8 +7,9 @@
 The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
 phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
 (`6x128`: SDF 6 × 128, skip at 3, 64 geometry features, radiance 3 × 128; `4x64` is the shipped network) trained at
-its own rates (`GEOMETRY_LR`, `RENDER_LR`), the geometry samples of the heads made in parallel processes, and, with ``--budget-s``, the geometry-phase length
-chosen from a short probe run's step rate so that the whole training ends inside S seconds. ``--resume`` continues
+its own rates (`GEOMETRY_LR`, `RENDER_LR`), the geometry samples of the heads made in parallel processes, and, with
+``--budget-s``, the geometry-phase length chosen from a short probe run's step rate so that the whole training ends
+inside S seconds. ``--resume`` continues
 from RUN's checkpoint (exact; a geometry-only run, ``--render-iters 0``, continued with ``--render-iters N`` gets its
 rendering phase, at ``--render-lr`` if given). Prints one JSON line.
 """

@@ -41,7 +41,7 @@ def test_triangles_that_cover_no_pixel_leave_the_image_empty():
         assert not r.hit.any() and np.isinf(r.depth).all()
     big = shapes.torus_sdf(0.5, 0.2)
     m = dense_marching_cubes(big, GridConfig(resolution=32))
-    far = m.vertices + np.array([10.0, 0, 0])  # the chunk size splits the mesh: the off-screen copy is chunks of its own
+    far = m.vertices + np.array([10.0, 0, 0])  # with chunk=64 the off-screen copy makes chunks of its own
     both_v = np.concatenate([m.vertices, far])
     both_f = np.concatenate([m.faces, m.faces + len(m.vertices)])
     whole = rasterize_mesh(both_v, both_f, K, c2w, 96, 80, chunk=64)
