@@ -9,9 +9,8 @@ phase then 1000 rendering steps), with what a lent GPU machine needs on top: the
 (`6x128`: SDF 6 × 128, skip at 3, 64 geometry features, radiance 3 × 128; `4x64` is the shipped network) trained at
 its own rates (`GEOMETRY_LR`, `RENDER_LR`), the geometry samples of the heads made in parallel processes, and, with
 ``--budget-s``, the geometry-phase length chosen from a short probe run's step rate so that the whole training ends
-inside S seconds. ``--resume`` continues
-from RUN's checkpoint (exact; a geometry-only run, ``--render-iters 0``, continued with ``--render-iters N`` gets its
-rendering phase, at ``--render-lr`` if given). Prints one JSON line.
+inside S seconds. ``--resume`` continues from RUN's checkpoint (exact; a geometry-only run, ``--render-iters 0``,
+continued with ``--render-iters N`` gets its rendering phase, at ``--render-lr`` if given). Prints one JSON line.
 """
 
 from __future__ import annotations

@@ -39,8 +39,7 @@ def test_triangles_that_cover_no_pixel_leave_the_image_empty():
     for f in (np.array([[0, 1, 2]]), np.array([[3, 4, 5]])):
         r = rasterize_mesh(v, f, K, c2w, 96, 80)
         assert not r.hit.any() and np.isinf(r.depth).all()
-    big = shapes.torus_sdf(0.5, 0.2)
-    m = dense_marching_cubes(big, GridConfig(resolution=32))
+    m = dense_marching_cubes(shapes.torus_sdf(0.5, 0.2), GridConfig(resolution=32))
     far = m.vertices + np.array([10.0, 0, 0])  # with chunk=64 the off-screen copy makes chunks of its own
     both_v = np.concatenate([m.vertices, far])
     both_f = np.concatenate([m.faces, m.faces + len(m.vertices)])
