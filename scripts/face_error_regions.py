@@ -10,6 +10,9 @@ distance, the mean *signed* distance (+: the prediction lies outside the true su
 -: inside) and its share of the face score (the cell's summed distance over all face vertices' summed distance).
 
     python scripts/face_error_regions.py DIR [--look train] [--views 1] [--prior PRIOR]
+
+It assumes the run used the benchmark's default renders and placement (``--views``, ``--res``, ``--other-res`` and
+``--one-view-rotation`` left at their defaults): the heads are rebuilt from the seeds, not read from the run.
 """
 
 from __future__ import annotations
@@ -91,7 +94,10 @@ def main() -> None:
     ap.add_argument("--views", default="1", choices=("1", "3"))
     ap.add_argument("--prior", default=None, help="the prior the benchmark ran (default: shipped)")
     a = ap.parse_args()
-    rows = [r for r in json.loads((a.dir / "quality.json").read_text()) if r["look"] == a.look and r["views"] == a.views]
+    qfile = a.dir / "quality.json"
+    if not qfile.is_file():
+        raise SystemExit(f"{qfile}: not found (DIR is a benchmarks/bench_quality.py --out folder)")
+    rows = [r for r in json.loads(qfile.read_text()) if r["look"] == a.look and r["views"] == a.views]
     if not rows:
         raise SystemExit(f"{a.dir / 'quality.json'}: no rows for look {a.look!r} and views {a.views!r}")
 
