@@ -65,13 +65,12 @@ ROWS = {"exact": "exact surface, meshed (the metric's floor)", "mean_placed": "m
         "full_gtframe": "full fitting, GT frame"}
 
 
-def score(mesh, gt, to_world=None, closed=None) -> dict[str, float]:
-    """H3DS scores of ``mesh`` against ``gt`` (the scan surface, ``HeadGroundTruth.scan``); with ``closed`` (the
-    closed ground-truth mesh) also ``face_closed`` / ``head_closed`` against it. ``to_world`` (the fit's unit
-    sphere -> world): the six reference landmarks mapped by it are the prediction's landmarks for the protocol's
-    coarse alignment onto the ground-truth landmarks (step 1 of the H3DS toolbox), so a one-view head placed at
-    the wrong depth (the reference size assumed, 1.4 m away) is not lost by the ICP; scoring may read the
-    ground truth, the fit never does."""
+def evaluate(mesh, gt, to_world=None):
+    """The H3DS evaluation (``eval.chamfer.H3DSEvaluation``) of ``mesh`` against ``gt`` (the scan surface,
+    ``HeadGroundTruth.scan``). ``to_world`` (the fit's unit sphere -> world): the six reference landmarks mapped by it
+    are the prediction's landmarks for the protocol's coarse alignment onto the ground-truth landmarks (step 1 of the
+    H3DS toolbox), so a one-view head placed at the wrong depth (the reference size assumed, 1.4 m away) is not lost
+    by the ICP; scoring may read the ground truth, the fit never does."""
     from eval.chamfer import evaluate_h3ds
     from eval.meshio import MeshData
     from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array
@@ -81,9 +80,15 @@ def score(mesh, gt, to_world=None, closed=None) -> dict[str, float]:
         unit = (reference_array() - CANONICAL_TO_WORLD[:3, 3]) / CANONICAL_TO_WORLD[0, 0]
         coarse = {"pred_landmarks": unit @ to_world[:3, :3].T + to_world[:3, 3],
                   "gt_landmarks": np.stack([gt.landmarks[n] for n in LANDMARK_NAMES])}
-    ev = evaluate_h3ds(MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), "pred"),
-                       MeshData(gt.vertices, gt.faces, "gt"), nose_tip=gt.landmarks["nose_tip"],
-                       icp_region=gt.regions["face"], **coarse)
+    return evaluate_h3ds(MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), "pred"),
+                         MeshData(gt.vertices, gt.faces, "gt"), nose_tip=gt.landmarks["nose_tip"],
+                         icp_region=gt.regions["face"], **coarse)
+
+
+def score(mesh, gt, to_world=None, closed=None) -> dict[str, float]:
+    """H3DS scores of ``mesh`` against ``gt`` (:func:`evaluate`); with ``closed`` (the closed ground-truth mesh)
+    also ``face_closed`` / ``head_closed`` against it."""
+    ev = evaluate(mesh, gt, to_world)
     # face/head: the H3DS toolbox direction (ground truth -> prediction); *_acc: prediction -> truth, which
     # an inner wall or a floater cannot hide from (issue 16)
     out = {"face": ev.face_sphere.mean, "head": ev.head.mean, "face_acc": ev.face_sphere.accuracy,

@@ -2,7 +2,7 @@
 
 For each head of a ``benchmarks/bench_quality.py`` run (its ``--out`` folder: ``quality.json`` and the fitted meshes
 ``head{seed}_{look}_v{views}_full.ply``), the head is rendered and placed again exactly as the benchmark does, and
-three meshes are scored by the H3DS protocol of ``bench_quality.score`` (coarse landmark alignment, ICP with scale
+three meshes are scored by the H3DS protocol of ``bench_quality.evaluate`` (coarse landmark alignment, ICP with scale
 on the face, ground-truth vertex -> nearest predicted vertex): the fit, the prior's mean head placed, and the ICT
 mean head placed. Each ground-truth vertex of the 95 mm face sphere is then put in a cell by its height above or
 below the nose tip (canonical mm) and its yaw about the canonical vertical axis, and each cell prints the mean
@@ -99,16 +99,13 @@ def main() -> None:
         raise SystemExit(f"{qfile}: not found (DIR is a benchmarks/bench_quality.py --out folder)")
     rows = [r for r in json.loads(qfile.read_text()) if r["look"] == a.look and r["views"] == a.views]
     if not rows:
-        raise SystemExit(f"{a.dir / 'quality.json'}: no rows for look {a.look!r} and views {a.views!r}")
+        raise SystemExit(f"{qfile}: no rows for look {a.look!r} and views {a.views!r}")
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import bench_quality as bq
     import trimesh
 
     from eval.align import apply_matrix
-    from eval.chamfer import evaluate_h3ds
-    from eval.meshio import MeshData
-    from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array
     from neuhead.data.load import load_input
     from neuhead.data.neus import write_neus
     from neuhead.pipeline import prepare_prior
@@ -119,28 +116,23 @@ def main() -> None:
     mean_model = prepare_prior(prior.model)
     k = mean_model.n_scenes - 1
     tmp = Path(tempfile.mkdtemp(prefix="face_error_regions_"))
-    unit_landmarks = (reference_array() - CANONICAL_TO_WORLD[:3, 3]) / CANONICAL_TO_WORLD[0, 0]
     per_mesh: dict[str, list] = {}
     for r in sorted(rows, key=lambda r: r["seed"]):
         seed = r["seed"]
         scene, gt_closed = bq.render_head(seed, a.look, 24, 256, 512, hair=r["hair"])
         gt = gt_closed.scan()
         placed = load_input(write_neus(bq.foreign_frame(scene.subset(r["view_idx"])), tmp / f"{seed}_{a.look}"))
-        T = placed.to_world
         meshes = {"fit": trimesh.load(a.dir / f"head{seed}_{a.look}_v{a.views}_full.ply", process=False),
-                  "prior mean head, placed": Reconstruction(mean_model, k, T, "mm").extract_mesh(bq.EVAL_RESOLUTION),
+                  "prior mean head, placed": Reconstruction(mean_model, k, placed.to_world, "mm").extract_mesh(
+                      bq.EVAL_RESOLUTION),
                   "ICT mean head, placed": bq.mean_head_placed(placed)}
         gt_can = canonical_mm(gt.vertices, scene.to_world)
         nose = canonical_mm(np.asarray(gt.landmarks["nose_tip"])[None], scene.to_world)[0]
         normals = np.asarray(trimesh.Trimesh(gt.vertices, gt.faces, process=False).vertex_normals)
         for name, m in meshes.items():
-            pv = np.asarray(m.vertices)
-            ev = evaluate_h3ds(MeshData(pv, np.asarray(m.faces), "pred"), MeshData(gt.vertices, gt.faces, "gt"),
-                               nose_tip=gt.landmarks["nose_tip"], icp_region=gt.regions["face"],
-                               pred_landmarks=unit_landmarks @ T[:3, :3].T + T[:3, 3],
-                               gt_landmarks=np.stack([gt.landmarks[n] for n in LANDMARK_NAMES]))
+            ev = bq.evaluate(m, gt, placed.to_world)  # the benchmark's own protocol call
             face = ev.face_sphere
-            aligned = face.alignment.apply_inverse(apply_matrix(ev.coarse.matrix, pv))
+            aligned = face.alignment.apply_inverse(apply_matrix(ev.coarse.matrix, np.asarray(m.vertices)))
             idx = face.indices
             signed = signed_distances(gt.vertices[idx], normals[idx], aligned)
             yaw = np.degrees(np.arctan2(gt_can[idx, 0], gt_can[idx, 2]))
