@@ -71,14 +71,15 @@ def evaluate(mesh, gt, to_world=None):
     are the prediction's landmarks for the protocol's coarse alignment onto the ground-truth landmarks (step 1 of the
     H3DS toolbox), so a one-view head placed at the wrong depth (the reference size assumed, 1.4 m away) is not lost
     by the ICP; scoring may read the ground truth, the fit never does."""
+    from eval.align import apply_matrix
     from eval.chamfer import evaluate_h3ds
     from eval.meshio import MeshData
-    from neuhead.data.canonical import CANONICAL_TO_WORLD, LANDMARK_NAMES, reference_array
+    from neuhead.data.canonical import LANDMARK_NAMES, reference_unit
 
     coarse = {}
     if to_world is not None:
-        unit = (reference_array() - CANONICAL_TO_WORLD[:3, 3]) / CANONICAL_TO_WORLD[0, 0]
-        coarse = {"pred_landmarks": unit @ to_world[:3, :3].T + to_world[:3, 3],
+        unit = np.stack([reference_unit(n) for n in LANDMARK_NAMES])
+        coarse = {"pred_landmarks": apply_matrix(to_world, unit),
                   "gt_landmarks": np.stack([gt.landmarks[n] for n in LANDMARK_NAMES])}
     return evaluate_h3ds(MeshData(np.asarray(mesh.vertices), np.asarray(mesh.faces), "pred"),
                          MeshData(gt.vertices, gt.faces, "gt"), nose_tip=gt.landmarks["nose_tip"],

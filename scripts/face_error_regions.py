@@ -81,10 +81,10 @@ def format_cells(cells: dict) -> str:
 
 def canonical_mm(points: np.ndarray, unit_to_world: np.ndarray) -> np.ndarray:
     """World points -> the canonical mm frame, given the ground truth's unit -> world matrix."""
+    from eval.align import apply_matrix
     from neuhead.data.canonical import CANONICAL_TO_WORLD
 
-    unit = (np.c_[points, np.ones(len(points))] @ np.linalg.inv(unit_to_world).T)[:, :3]
-    return unit * CANONICAL_TO_WORLD[0, 0] + CANONICAL_TO_WORLD[:3, 3]
+    return apply_matrix(CANONICAL_TO_WORLD @ np.linalg.inv(unit_to_world), points)
 
 
 def main() -> None:
