@@ -382,6 +382,16 @@ class GeometryLossConfig:
     (1 + face_weight) times as much (weighted means): the H3DS face region is what the prior must get right"""
     face_radius: float = 0.475
     """radius of that region in unit-sphere units (95 mm, the H3DS face sphere)"""
+    code_reg: float = 0.0
+    """weight of the step scene's relative deviation from the mean scene, summed over the SDF's scene-specific
+    layers (``SceneLinear.relative_deviation``): keeps every head's layers near the mean so that the mean of a
+    deep scene-specific space is still a head (0 = off)"""
+    mean_anchor: float = 0.0
+    """L1 weight of the mean scene's SDF against the base SDF (the ICT neutral) at the step's points within
+    face_radius of the nose tip and anchor_band of the true surface; trains the shared weights only, so the scene a
+    fit starts from keeps the mean face (0 = off; needs a base SDF)"""
+    anchor_band: float = 0.05
+    """|true SDF| below which a point counts for mean_anchor (unit-sphere units: 10 mm)"""
 
 
 @dataclass(frozen=True)

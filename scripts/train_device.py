@@ -1,8 +1,8 @@
 """Meta-learn a `--preset heads` prior on a torch device (a GPU), its geometry phase sized to a time budget.
 
-    python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|6x128]
+    python scripts/train_device.py DATA --out RUN --export PRIOR [--device cuda] [--model 4x64|4x64s5|6x128]
         [--geometry-iters N | --budget-s S] [--max-geometry-iters 120000] [--geometry-workers 8]
-        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR] [--render-iters 1000] [--render-lr LR] [--resume]
+        [--checkpoint-every 5000] [--seed 0] [--geometry-lr LR] [--render-iters 1000] [--render-lr LR] [--code-reg W] [--mean-anchor W] [--resume]
 
 The same `meta_train` as `neuhead train DATA --preset heads` (one scene a step, lazy per-scene Adam, the geometry
 phase then 1000 rendering steps), with what a lent GPU machine needs on top: the device, the network size
@@ -33,16 +33,18 @@ MODELS = {
     "4x64": HEADS.model,
     "6x128": replace(HEADS.model, sdf_hidden=128, sdf_layers=6, sdf_skip=(3,), feature_dim=64, rgb_hidden=128,
                      rgb_layers=3),
+    # the shipped network with all five SDF linear layers scene-specific (model card, "more scene-specific layers")
+    "4x64s5": replace(HEADS.model, sdf_scene_layers=5),
 }
 #: each network's peak geometry rate: at the preset's 3e-3 the 6x128 loses its first shared layer (0.04 of its units
 #: alive on 12 training heads, none on 6 of them and on the mean scene; at 1e-3, 0.71 after 7500 steps:
 #: scripts/dead_units.py, model card "Dead units")
-GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "6x128": 1e-3}
+GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "4x64s5": HEADS.geometry_lr, "6x128": 1e-3}
 #: each network's rendering-phase rate: at the preset's 5e-4 (a sixth of the 4x64's geometry peak, half the 6x128's)
 #: the 6x128's 1000 rendering steps moved its training heads' surface from 0.59 / 0.70 to 0.88 / 1.14 mm (face /
 #: elsewhere, scripts/prior_surface_error.py); at 1.7e-4 (a sixth of its own peak) 0.65 / 0.77, its colour L1 0.0106
 #: against 0.0126; its one-view fits came out level on six heads (model card, "The rendering phase's rate")
-RENDER_LR = {"4x64": HEADS.lr, "6x128": 1.7e-4}
+RENDER_LR = {"4x64": HEADS.lr, "4x64s5": HEADS.lr, "6x128": 1.7e-4}
 
 
 def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:
@@ -91,6 +93,10 @@ def main() -> None:
                     help="peak rate of the geometry phase (default: the network's own, GEOMETRY_LR)")
     ap.add_argument("--render-lr", type=float, default=None,
                     help="rate of the rendering phase (default: the network's own, RENDER_LR)")
+    ap.add_argument("--code-reg", type=float, default=HEADS.geometry_loss.code_reg,
+                    help="GeometryLossConfig.code_reg: pull each head's scene layers toward the mean scene's")
+    ap.add_argument("--mean-anchor", type=float, default=HEADS.geometry_loss.mean_anchor,
+                    help="GeometryLossConfig.mean_anchor: keep the mean scene's face on the base SDF")
     ap.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     a = ap.parse_args()
     if (a.geometry_iters is None) == (a.budget_s is None):
@@ -110,6 +116,8 @@ def main() -> None:
         _checks.at_least("--geometry-workers", a.geometry_workers, 1)
         _checks.at_least("--checkpoint-every", a.checkpoint_every, 1)
         _checks.at_least("--render-iters", a.render_iters, 0)
+        for option, value in (("--code-reg", a.code_reg), ("--mean-anchor", a.mean_anchor)):
+            _checks.at_least(option, value, 0)
         for option, value in (("--geometry-lr", a.geometry_lr), ("--render-lr", a.render_lr)):
             if value is not None:
                 _checks.positive(option, value)
@@ -128,8 +136,10 @@ def main() -> None:
     t_load = time.perf_counter() - t0
     cfg = replace(HEADS, model=MODELS[a.model], checkpoint_every=a.checkpoint_every, seed=a.seed,
                   iters=a.render_iters, geometry_lr=GEOMETRY_LR[a.model] if a.geometry_lr is None else a.geometry_lr,
-                  lr=RENDER_LR[a.model] if a.render_lr is None else a.render_lr)
+                  lr=RENDER_LR[a.model] if a.render_lr is None else a.render_lr,
+                  geometry_loss=replace(HEADS.geometry_loss, code_reg=a.code_reg, mean_anchor=a.mean_anchor))
     info = {"device": str(device), "model": a.model, "geometry_lr": cfg.geometry_lr, "render_lr": cfg.lr,
+            "code_reg": a.code_reg, "mean_anchor": a.mean_anchor,
             "resumed": a.resume, "scenes": len(dirs),
             "load_s": round(t_load, 1)}
     if a.budget_s is not None:

@@ -67,7 +67,7 @@ class SDFNetwork(nn.Module):
             W[:, -(self.d_in - 3):] = 0.0
         return W, b
 
-    def forward(self, x: torch.Tensor, scene: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, scene: int | str = 0) -> tuple[torch.Tensor, torch.Tensor]:
         inp = positional_encoding(x, self.cfg.pe_freqs)
         h = inp
         for l, layer in enumerate(self.layers):

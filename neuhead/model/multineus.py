@@ -65,8 +65,8 @@ class MultiNeuS(nn.Module):
         self.background = None
 
     # --- evaluation -------------------------------------------------------------------------------
-    def sdf(self, x: torch.Tensor, scene: int = 0) -> torch.Tensor:
-        """Signed distance (n,) at unit-sphere points x (n, 3)."""
+    def sdf(self, x: torch.Tensor, scene: int | str = 0) -> torch.Tensor:
+        """Signed distance (n,) at unit-sphere points x (n, 3); ``scene_linear.MEAN_SCENE`` for the mean scene."""
         return self.sdf_net(x, scene)[0]
 
     def sdf_features_gradient(self, x: torch.Tensor, scene: int = 0, create_graph: bool = True):

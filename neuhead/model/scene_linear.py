@@ -22,6 +22,10 @@ from torch import nn
 
 Kind = Literal["shared", "independent", "lowrank"]
 
+#: the ``scene`` argument that forms a layer from the mean of every scene's own parameters, detached (only the
+#: shared basis gets gradients): the scene a fit starts from (``add_scene``), used by meta-learning's regularisers
+MEAN_SCENE = "mean"
+
 
 class SceneLinear(nn.Module):
     """Linear layer whose weights may depend on the scene index. ``forward(x, scene: int)``."""
@@ -113,15 +117,24 @@ class SceneLinear(nn.Module):
             setattr(self, name, nn.Parameter(torch.cat([p.data, p.data.mean(0, keepdim=True)], 0)))
 
     # --- forward ----------------------------------------------------------------------------------
-    def scene_theta(self, scene: int) -> torch.Tensor:
-        """The (P,) parameter vector of one scene (formed once; differentiable)."""
+    def scene_theta(self, scene: int | str) -> torch.Tensor:
+        """The (P,) parameter vector of one scene (formed once; differentiable), or of ``MEAN_SCENE``."""
         if self.kind == "shared":
             return self.theta
         if self.kind == "independent":
-            return self.theta[scene]
-        return self.coeffs[scene] @ self.basis  # (r,) @ (r, P) -> (P,)
+            return self.theta.detach().mean(0) if scene == MEAN_SCENE else self.theta[scene]
+        c = self.coeffs.detach().mean(0) if scene == MEAN_SCENE else self.coeffs[scene]
+        return c @ self.basis  # (r,) @ (r, P) -> (P,)
 
-    def weight_bias(self, scene: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def relative_deviation(self, scene: int) -> torch.Tensor:
+        """|theta_scene - theta_mean|^2 / |theta_mean|^2 (0 for a shared layer); differentiable in the scene's
+        own parameters and the basis, the mean's coefficients and the denominator detached."""
+        if self.kind == "shared":
+            return self.theta.new_zeros(())
+        mean = self.scene_theta(MEAN_SCENE)
+        return ((self.scene_theta(scene) - mean) ** 2).sum() / mean.detach().pow(2).sum().clamp_min(1e-12)
+
+    def weight_bias(self, scene: int | str) -> tuple[torch.Tensor, torch.Tensor]:
         theta = self.scene_theta(scene)
         o, i = self.out_features, self.in_features
         W = theta[: o * i].view(o, i)
@@ -131,7 +144,7 @@ class SceneLinear(nn.Module):
             W = W * (g / W.norm(dim=1).clamp_min(1e-12))[:, None]
         return W, b
 
-    def forward(self, x: torch.Tensor, scene: int = 0) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, scene: int | str = 0) -> torch.Tensor:
         W, b = self.weight_bias(scene)
         return F.linear(x, W, b)
 

@@ -37,6 +37,7 @@ from neuhead.config import GeometryLossConfig, MetaConfig, to_dict
 from neuhead.data.canonical import reference_unit
 from neuhead.data.scene import Scene
 from neuhead.model.multineus import MultiNeuS
+from neuhead.model.scene_linear import MEAN_SCENE
 from neuhead.render import background_color, model_fns
 from neuhead.train.checkpoint import load_checkpoint, save_checkpoint
 from neuhead.train.fit import PixelSampler, Plateau, make_rays, peak_memory_mb, ray_batch_loss
@@ -122,7 +123,8 @@ def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) 
     With f the SDF network, c the radiance network, points x_i with true SDF d_i and surface points
     y_j with true normal n_j and colour k_j:
     ``sdf * mean|clamp(f(x_i)) - clamp(d_i)| + surface * mean|f(y_j)| + normal * mean |grad f(y_j) - n_j|``
-    ``+ eikonal * mean over x, y of (|grad f| - 1)^2 + color * mean|c(y_j, grad f(y_j), feature(y_j)) - k_j|``.
+    ``+ eikonal * mean over x, y of (|grad f| - 1)^2 + color * mean|c(y_j, grad f(y_j), feature(y_j)) - k_j|``,
+    plus the optional regularisers ``code_reg`` and ``mean_anchor`` (``GeometryLossConfig``).
     The normal term compares the gradient vector itself (IGR), not only its direction: with a direction-only
     term and a strong surface term the network flattens the field near the surface (|grad f| ~ 0.2 measured),
     which no longer renders like a distance. The colour network sees the SDF gradient as its normal input,
@@ -144,6 +146,17 @@ def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) 
     }
     rgb = model.color(y, grad[m:], feat[m:], -n, scene)
     parts["gcolor"] = (rgb - k).abs().mean() * cfg.color
+    if cfg.code_reg > 0:
+        dev = sum(layer.relative_deviation(scene) for layer in model.sdf_net.layers if layer.kind != "shared")
+        parts["code"] = dev * cfg.code_reg
+    if cfg.mean_anchor > 0:
+        base = model.sdf_net.base
+        if base is None:
+            raise ValueError("geometry_loss: mean_anchor needs a model with a base SDF")
+        near_face = (d.abs() < cfg.anchor_band) & ((x - tip).norm(dim=-1) < cfg.face_radius)
+        xa = x[near_face]
+        if len(xa):
+            parts["anchor"] = (model.sdf(xa, MEAN_SCENE) - base(xa)).abs().mean() * cfg.mean_anchor
     total = sum(parts.values())
     logs = {key: float(v.detach()) for key, v in parts.items()}
     logs["total"] = float(total.detach())

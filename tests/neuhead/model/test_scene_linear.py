@@ -3,7 +3,7 @@ import torch
 
 from neuhead.config import ModelConfig
 from neuhead.model.multineus import MultiNeuS
-from neuhead.model.scene_linear import NaiveSceneLinear, SceneLinear
+from neuhead.model.scene_linear import MEAN_SCENE, NaiveSceneLinear, SceneLinear
 
 
 @pytest.mark.parametrize("kind", ["shared", "independent", "lowrank"])
@@ -39,6 +39,37 @@ def test_add_scene_is_the_mean(kind):
     assert layer.n_scenes == 4
     # low-rank: the mean of coefficients gives the mean of the (linear) weights
     torch.testing.assert_close(layer.scene_theta(3), thetas.mean(0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["independent", "lowrank"])
+def test_mean_scene_is_the_scene_add_scene_appends_and_moves_only_shared_weights(kind):
+    layer = SceneLinear(4, 3, n_scenes=3, kind=kind, rank=5)
+    with torch.no_grad():
+        for p in layer.scene_parameters():
+            p.normal_()
+    x = torch.randn(6, 4)
+    out = layer(x, MEAN_SCENE)
+    if kind == "lowrank":  # independent: no shared weights, nothing to differentiate
+        out.sum().backward()
+        assert layer.basis.grad is not None and layer.basis.grad.abs().sum() > 0
+    assert all(p.grad is None for p in layer.scene_parameters())  # the mean is detached from the scenes' rows
+    expected = out.detach()
+    layer.add_scene()
+    torch.testing.assert_close(layer(x, 3), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_relative_deviation_against_an_explicit_sum():
+    layer = SceneLinear(4, 3, n_scenes=3, kind="lowrank", rank=5)
+    assert float(layer.relative_deviation(1)) < 1e-10  # every scene starts at the same weights
+    with torch.no_grad():
+        layer.coeffs.normal_()
+    thetas = torch.stack([layer.coeffs[s] @ layer.basis for s in range(3)]).detach()
+    mean = thetas.mean(0)
+    expected = ((thetas[2] - mean) ** 2).sum() / (mean ** 2).sum()
+    torch.testing.assert_close(layer.relative_deviation(2), expected, rtol=1e-5, atol=1e-7)
+    layer.relative_deviation(2).backward()
+    assert layer.coeffs.grad[2].abs().sum() > 0 and layer.coeffs.grad[[0, 1]].abs().sum() == 0
+    assert float(SceneLinear(4, 3, kind="shared").relative_deviation(0)) == 0.0
 
 
 def test_model_add_scene_mean_init_and_sphere_init():

@@ -189,3 +189,44 @@ def test_face_weight_weighs_the_face_region_by_weighted_means():
     assert 0.05 < frac < 0.95
     expected = plain * (1 + w) / (1 + w * frac)
     assert abs(weighted - expected) < 1e-3 * expected
+
+
+def test_code_reg_and_mean_anchor_add_their_terms_and_the_anchor_trains_only_shared_weights():
+    """code_reg adds the scene layers' relative deviation from the mean scene; mean_anchor compares the mean
+    scene's SDF with the base SDF at near-surface face points, through the shared weights only."""
+    from neuhead.config import GeometryLossConfig
+    from neuhead.data.canonical import reference_unit
+    from neuhead.model.multineus import MultiNeuS
+    from neuhead.model.scene_linear import MEAN_SCENE
+    from neuhead.train.meta import geometry_loss
+
+    cfg = replace(TINY_META.model, base_sdf="ict_neutral")
+    model = MultiNeuS(cfg, n_scenes=3, background=False)
+    with torch.no_grad():
+        for layer in model.scene_layers():
+            for p in layer.scene_parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    gen = torch.Generator().manual_seed(0)
+    tip = torch.as_tensor(reference_unit("nose_tip"), dtype=torch.float32)
+    x = tip + (torch.rand(300, 3, generator=gen) * 2 - 1) * 0.2
+    d = torch.full((300,), 0.01)
+    d[:100] = 0.2  # too far from the surface to count for the anchor
+    y = torch.zeros(8, 3)
+    batch = (x, d, y, torch.tensor([[0.0, 0.0, 1.0]]).repeat(8, 1), torch.zeros(8, 3))
+    plain = geometry_loss(model, 1, batch, GeometryLossConfig())
+    assert "code" not in plain[1] and "anchor" not in plain[1]
+    loss, logs = geometry_loss(model, 1, batch, GeometryLossConfig(code_reg=0.5, mean_anchor=2.0))
+    dev = sum(float(layer.relative_deviation(1)) for layer in model.sdf_net.layers if layer.kind != "shared")
+    assert abs(logs["code"] - 0.5 * dev) < 1e-5 * max(1.0, dev)
+    near = x[100:]
+    with torch.no_grad():
+        anchor = (model.sdf(near, MEAN_SCENE) - model.sdf_net.base(near)).abs().mean() * 2.0
+    assert abs(logs["anchor"] - float(anchor)) < 1e-5
+    assert abs(logs["total"] - plain[1]["total"] - logs["code"] - logs["anchor"]) < 1e-4
+
+    model.zero_grad()
+    (anchor_only := geometry_loss(model, 1, batch, GeometryLossConfig(sdf=0, surface=0, normal=0, eikonal=0,
+                                                                      color=0, mean_anchor=1.0))[0]).backward()
+    assert float(anchor_only) > 0
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.scene_parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.shared_parameters())
