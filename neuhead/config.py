@@ -252,6 +252,10 @@ class FitConfig:
     """fitting on a prior: keep the new scene's SDF coefficients in the training scenes' first this-many principal
     directions in the stages that move only the scene's own rows (``model.subspace.CoefficientSubspace``,
     projected after every step); 0 = free"""
+    scene_lr_by_spread: bool = False
+    """fitting on a prior: each scene-specific SDF layer's coefficients move at the stage's rate times that layer's
+    spread over the training scenes (mean per-coefficient std) relative to the first layer's; deep scene-specific
+    layers spread several times less than the first, and Adam moves every coordinate by about the rate a step"""
     face_rays: float = 0.0
     """fraction of every ray batch drawn from the face: the pixels whose ray passes within ``face_radius`` of
     the canonical nose tip (heads placed in the canonical frame only; 0 = every pixel alike)"""

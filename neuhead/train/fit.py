@@ -153,16 +153,31 @@ def peak_memory_mb() -> float:
     return mb
 
 
-def _group_lr(stage: StageConfig, group: str) -> float:
+def _group_lr(stage: StageConfig, group: dict) -> float:
     """The peak learning rate of one of a stage's parameter groups: the cameras and the head pose at their ratios
-    of the stage's rate, the model's weights at the rate itself."""
-    return stage.lr * {"cameras": stage.camera_lr_ratio, "head_pose": stage.head_pose_lr_ratio}.get(group, 1.0)
+    of the stage's rate, the model's weights at the rate itself times the group's ``lr_scale`` (1 unless
+    ``FitConfig.scene_lr_by_spread``)."""
+    ratio = {"cameras": stage.camera_lr_ratio, "head_pose": stage.head_pose_lr_ratio}.get(group.get("name"), 1.0)
+    return stage.lr * ratio * group.get("lr_scale", 1.0)
 
 
-def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinement | None):
+def spread_lr_scales(model: MultiNeuS, scene_index: int) -> dict[int, float]:
+    """``id(coefficients) -> scale`` for each low-rank SDF layer: the mean per-coefficient std of the other scenes'
+    rows over that of the first such layer (``FitConfig.scene_lr_by_spread``); empty without low-rank layers."""
+    layers = [layer for layer in model.sdf_net.layers if layer.kind == "lowrank"]
+    keep = [i for i in range(model.n_scenes) if i != scene_index]
+    if not layers or len(keep) < 2:
+        return {}
+    std = [float(layer.coeffs.detach()[keep].std(0).mean()) for layer in layers]
+    return {id(layer.coeffs): s / max(std[0], 1e-12) for layer, s in zip(layers, std)}
+
+
+def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinement | None,
+                  lr_scales: dict[int, float] | None = None):
     """Parameter groups of a stage. 'scene' and 'scene+color' stages move only ``scene_index``'s rows of the
     per-scene parameters (the other scenes' gradients are zeroed before each step, see ``_keep_scene_rows``);
-    'scene+color' moves the radiance network's shared weights too."""
+    'scene+color' moves the radiance network's shared weights too. A parameter in ``lr_scales`` gets a group of
+    its own (same name) whose rate is scaled by its value."""
     groups = []
     if stage.model_params == "all":
         groups.append({"params": list(model.parameters()), "lr": stage.lr, "name": "model"})
@@ -172,9 +187,20 @@ def _stage_params(model: MultiNeuS, stage: StageConfig, cam_ref: CameraRefinemen
         groups.append({"params": model.scene_parameters() + model.shared_color_parameters(), "lr": stage.lr,
                        "name": "scene+color"})
     if stage.moves_cameras and cam_ref is not None:
-        groups.append({"params": cam_ref.camera_parameters(), "lr": _group_lr(stage, "cameras"), "name": "cameras"})
+        groups.append({"params": cam_ref.camera_parameters(), "lr": _group_lr(stage, {"name": "cameras"}),
+                       "name": "cameras"})
         if stage.head_pose_lr_ratio > 0:
-            groups.append({"params": cam_ref.head_parameters(), "lr": _group_lr(stage, "head_pose"), "name": "head_pose"})
+            groups.append({"params": cam_ref.head_parameters(), "lr": _group_lr(stage, {"name": "head_pose"}),
+                           "name": "head_pose"})
+    if lr_scales:
+        split = []
+        for g in groups:
+            split.append({**g, "params": [p for p in g["params"] if id(p) not in lr_scales]})
+            for p in g["params"]:
+                if id(p) in lr_scales:
+                    one = {**g, "params": [p], "lr_scale": lr_scales[id(p)]}
+                    split.append({**one, "lr": _group_lr(stage, one)})
+        groups = split
     return groups
 
 
@@ -198,6 +224,7 @@ class _Run:
     coeff_prior: CoefficientPrior | None = None
     subspace: CoefficientSubspace | None = None
     anchor: torch.Tensor | None = None
+    lr_scales: dict[int, float] | None = None
     """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
 
     def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau",
@@ -269,6 +296,8 @@ def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: i
                Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None, device, coeff or None, subspace)
     if subspace is not None:
         subspace.project()  # a start away from the mean (landmarks, base) is moved into the subspace too
+    if cfg.scene_lr_by_spread:
+        run.lr_scales = spread_lr_scales(model, index)
     return run
 
 
@@ -398,7 +427,7 @@ def _run_stage(run: _Run, si: int, resume_from: tuple[Checkpoint | None, int], b
     """One stage's iterations (from ``resume_from``'s iteration), with its schedule, early stop and
     checkpoints. Returns the stage's optimizer (for the end-of-stage checkpoint)."""
     stage = run.cfg.stages[si]
-    opt = torch.optim.Adam(_stage_params(run.model, stage, run.cam_ref), lr=stage.lr)
+    opt = torch.optim.Adam(_stage_params(run.model, stage, run.cam_ref, run.lr_scales), lr=stage.lr)
     plateau = Plateau(stage.plateau_patience, stage.plateau_factor)
     ckpt, it = resume_from
     moving = [p for g in opt.param_groups for p in g["params"]]
@@ -443,7 +472,7 @@ def _step(run: _Run, stage: StageConfig, opt, fns, lr_scale: float, it: int) -> 
     (other scenes' rows masked in scene-only stages), Adam."""
     cfg = run.cfg
     for g in opt.param_groups:
-        g["lr"] = _group_lr(stage, g.get("name")) * lr_scale
+        g["lr"] = _group_lr(stage, g) * lr_scale
     cam, u, v, rgb, mask = run.sampler.sample(cfg.batch_rays, run.gen)
     K, c2w = run.cam_ref(run.K0, run.c2w0) if run.cam_ref is not None else (run.K0, run.c2w0)
     rays = make_rays(K, c2w, cam, u, v)

@@ -192,3 +192,34 @@ def test_scene_color_stage_moves_the_new_scene_and_the_radiance_network_only(sam
     after = [p for p in res.model.shared_parameters() if id(p) not in {id(q) for q in res.model.shared_color_parameters()}]
     assert all(torch.equal(p.detach(), b) for b, p in zip(sdf, after))
     assert StageConfig(params="scene+color").moves_geometry and not StageConfig(params="cameras").moves_geometry
+
+
+def test_scene_lr_by_spread_scales_each_lowrank_sdf_layer_by_its_training_spread():
+    """spread_lr_scales: each low-rank SDF layer's coefficients get the rate times their training rows' mean std
+    over the first layer's (the new scene's row left out); _stage_params gives each its own group at that rate
+    and leaves every other parameter at the stage's rate."""
+    from neuhead.config import ModelConfig, StageConfig
+    from neuhead.model.multineus import MultiNeuS
+    from neuhead.train.fit import _stage_params, spread_lr_scales
+
+    cfg = ModelConfig(sdf_hidden=32, sdf_layers=3, sdf_skip=(), pe_freqs=2, feature_dim=8, rgb_hidden=16,
+                      rgb_layers=1, weight_norm=False, rank=4, sdf_scene_layers=2, rgb_scene_layers=1)
+    model = MultiNeuS(cfg, n_scenes=6)
+    layers = [layer for layer in model.sdf_net.layers if layer.kind == "lowrank"]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for layer, std in zip(layers, (0.02, 0.005)):
+            layer.coeffs.copy_(torch.randn(layer.coeffs.shape, generator=gen) * std)
+    index = model.add_scene()
+    with torch.no_grad():
+        for layer in layers:
+            layer.coeffs[index] = 100.0  # the new scene's row does not count
+    scales = spread_lr_scales(model, index)
+    expected = float(layers[1].coeffs[:6].std(0).mean() / layers[0].coeffs[:6].std(0).mean())
+    assert scales[id(layers[0].coeffs)] == 1.0 and abs(scales[id(layers[1].coeffs)] - expected) < 1e-6
+    assert 0.15 < expected < 0.4
+    groups = _stage_params(model, StageConfig(params="scene", lr=1e-3), None, scales)
+    by_param = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert abs(by_param[id(layers[1].coeffs)] - 1e-3 * expected) < 1e-9
+    assert by_param[id(layers[0].coeffs)] == 1e-3 and by_param[id(model.variance)] == 1e-3
+    assert sorted(by_param) == sorted(id(p) for p in model.scene_parameters())
