@@ -44,7 +44,9 @@ GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "4x64s5": HEADS.geometry_lr, "6x128": 
 #: the 6x128's 1000 rendering steps moved its training heads' surface from 0.59 / 0.70 to 0.88 / 1.14 mm (face /
 #: elsewhere, scripts/prior_surface_error.py); at 1.7e-4 (a sixth of its own peak) 0.65 / 0.77, its colour L1 0.0106
 #: against 0.0126; its one-view fits came out level on six heads (model card, "The rendering phase's rate")
-RENDER_LR = {"4x64": HEADS.lr, "4x64s5": HEADS.lr, "6x128": 1.7e-4}
+#: the 4x64s5 likewise: at 5e-4 its anchored 30 000-step prior went from 0.71 / 0.85 to 1.86 / 2.37 mm (model card,
+#: "A mean head for the deep layout")
+RENDER_LR = {"4x64": HEADS.lr, "4x64s5": 1.7e-4, "6x128": 1.7e-4}
 
 
 def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:

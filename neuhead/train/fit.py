@@ -224,8 +224,9 @@ class _Run:
     coeff_prior: CoefficientPrior | None = None
     subspace: CoefficientSubspace | None = None
     anchor: torch.Tensor | None = None
-    lr_scales: dict[int, float] | None = None
     """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
+    lr_scales: dict[int, float] | None = None
+    """``spread_lr_scales`` when ``FitConfig.scene_lr_by_spread``, else None"""
 
     def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau",
              ema: list[torch.Tensor] | None = None) -> None:
