@@ -45,6 +45,9 @@ def test_every_network_has_its_own_rendering_rate():
     assert set(train_device.RENDER_LR) == set(train_device.MODELS)
     assert train_device.RENDER_LR["4x64"] == train_device.HEADS.lr
     for name, lr in train_device.RENDER_LR.items():
+        if name == "4x64s5":  # measured: at a sixth of its peak (5e-4) its geometry broke; it renders at 1.7e-4
+            assert lr == 1.7e-4
+            continue
         assert lr / train_device.GEOMETRY_LR[name] == pytest.approx(1 / 6, rel=0.03)
 
 
