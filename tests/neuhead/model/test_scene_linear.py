@@ -28,12 +28,18 @@ def test_lowrank_init_equals_theta_for_every_scene():
         torch.testing.assert_close(layer.scene_theta(s), theta, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["independent", "lowrank"])
-def test_add_scene_is_the_mean(kind):
+def _three_different_scenes(kind) -> SceneLinear:
+    """A 4 -> 3 layer of three scenes whose own parameters are drawn at random (so they differ)."""
     layer = SceneLinear(4, 3, n_scenes=3, kind=kind, rank=5)
     with torch.no_grad():
         for p in layer.scene_parameters():
             p.normal_()
+    return layer
+
+
+@pytest.mark.parametrize("kind", ["independent", "lowrank"])
+def test_add_scene_is_the_mean(kind):
+    layer = _three_different_scenes(kind)
     thetas = torch.stack([layer.scene_theta(s) for s in range(3)])
     layer.add_scene()
     assert layer.n_scenes == 4
@@ -43,10 +49,7 @@ def test_add_scene_is_the_mean(kind):
 
 @pytest.mark.parametrize("kind", ["independent", "lowrank"])
 def test_mean_scene_is_the_scene_add_scene_appends_and_moves_only_shared_weights(kind):
-    layer = SceneLinear(4, 3, n_scenes=3, kind=kind, rank=5)
-    with torch.no_grad():
-        for p in layer.scene_parameters():
-            p.normal_()
+    layer = _three_different_scenes(kind)
     x = torch.randn(6, 4)
     out = layer(x, MEAN_SCENE)
     if kind == "lowrank":  # independent: no shared weights, nothing to differentiate
