@@ -22,6 +22,10 @@ SKIN_TONES = np.array([  # sRGB, light -> dark
     [0.96, 0.80, 0.70], [0.90, 0.72, 0.60], [0.80, 0.60, 0.46], [0.66, 0.46, 0.33],
     [0.50, 0.34, 0.24], [0.36, 0.24, 0.17], [0.26, 0.17, 0.12],
 ])
+#: the lighting distributions of ``sample_appearance``: "train" (the shipped prior's data and every benchmark look
+#: called "train": one directional light with a shadow over a dim ambient) and "varied" (the same draw, then a third
+#: of the heads keep it, a third get a soft light and a third a nearly flat one; ``vary_lighting``)
+LIGHTINGS = ("train", "varied")
 IRIS_COLORS = np.array([[0.30, 0.18, 0.09], [0.18, 0.10, 0.05], [0.35, 0.45, 0.60], [0.35, 0.42, 0.28], [0.45, 0.35, 0.20]])
 
 #: attribute channels interpolated per pixel: neutral xyz (3), hair, lips, brows, cheeks, eye_r, eye_l, neck cap, ears
@@ -49,8 +53,12 @@ class Appearance:
     background: np.ndarray  # (2, 3) top / bottom colours of a vertical gradient
 
 
-def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
-    """Random skin tone, lips, brows, eyes, light and background."""
+def sample_appearance(rng: np.random.Generator, head: Head, lighting: str = "train") -> Appearance:
+    """Random skin tone, lips, brows, eyes, light and background. ``lighting`` (``LIGHTINGS``): "varied" draws
+    the same appearance as "train" and then re-draws the light's strength (``vary_lighting``), so a head keeps
+    its skin, hair and background under either."""
+    if lighting not in LIGHTINGS:
+        raise ValueError(f"lighting {lighting!r}: choose from {', '.join(LIGHTINGS)}")
     t = rng.uniform(0, len(SKIN_TONES) - 1)
     i = int(np.floor(t))
     skin = SKIN_TONES[i] + (t - i) * (SKIN_TONES[min(i + 1, len(SKIN_TONES) - 1)] - SKIN_TONES[i])
@@ -70,7 +78,7 @@ def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
     warm = rng.uniform(-0.08, 0.08)
     bg = rng.uniform(0.05, 0.95, 3)
     bg2 = np.clip(bg * rng.uniform(0.5, 1.2) + rng.normal(0, 0.08, 3), 0, 1) if rng.uniform() < 0.6 else bg
-    return Appearance(
+    app = Appearance(
         skin=skin, lips=lips, brows=brows, brow_width=float(rng.uniform(2.0, 4.0)),
         iris=np.clip(IRIS_COLORS[rng.integers(len(IRIS_COLORS))] * rng.uniform(0.8, 1.2), 0, 1),
         gaze=rng.normal(0, 1.0, 2), cheek=float(rng.uniform(0.0, 0.5)), noise=noise, hair=hair, hair_params=head.hair_params,
@@ -78,6 +86,22 @@ def sample_appearance(rng: np.random.Generator, head: Head) -> Appearance:
         light=float(rng.uniform(0.6, 1.0)), ambient=float(rng.uniform(0.25, 0.45)),
         background=np.stack([bg, bg2]),
     )
+    return vary_lighting(rng, app) if lighting == "varied" else app
+
+
+def vary_lighting(rng: np.random.Generator, app: Appearance) -> Appearance:
+    """The appearance under one of three light strengths, equally likely: as drawn (directional: ambient
+    0.25-0.45, light 0.6-1.0), soft (ambient 0.45-0.75, light 0.15-0.45) or nearly flat (ambient 0.85-1.05, light
+    0-0.1; ambient 1 and light 0 is the albedo itself). Photos range from a lamp at the side to an overcast day or
+    a flash; a prior that only ever saw the first must explain a flat photo by flattening the head."""
+    from dataclasses import replace
+
+    kind = int(rng.integers(3))
+    if kind == 1:
+        return replace(app, ambient=float(rng.uniform(0.45, 0.75)), light=float(rng.uniform(0.15, 0.45)))
+    if kind == 2:
+        return replace(app, ambient=float(rng.uniform(0.85, 1.05)), light=float(rng.uniform(0.0, 0.1)))
+    return app
 
 
 def _polyline_distance(p: np.ndarray, line: np.ndarray) -> np.ndarray:

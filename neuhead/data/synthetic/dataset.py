@@ -44,6 +44,8 @@ class DatasetConfig:
     """base seed; scene i uses seed * 1_000_000 + i"""
     hair: bool = True
     """give (most) heads a hair volume"""
+    lighting: str = "train"
+    """the light's distribution: "train" or "varied" (``appearance.LIGHTINGS``)"""
     workers: int = 1
     """worker processes (scenes are rendered in parallel)"""
     thumb: int = 128
@@ -66,6 +68,7 @@ def scene_seed(seed: int, i: int) -> int:
 
 def check_config(cfg: DatasetConfig) -> None:
     """InputError naming the bad option."""
+    from neuhead.data.synthetic.appearance import LIGHTINGS
     from neuhead.data.synthetic.rigs import RIGS
 
     if cfg.n_scenes < 1 or cfg.n_views < 1:
@@ -76,6 +79,8 @@ def check_config(cfg: DatasetConfig) -> None:
         raise InputError(f"--rig {cfg.rig}: unknown rig (choose from {', '.join(RIGS)})")
     if cfg.format not in FORMATS:
         raise InputError(f"--format {cfg.format}: unknown format (choose from {', '.join(FORMATS)})")
+    if cfg.lighting not in LIGHTINGS:
+        raise InputError(f"--lighting {cfg.lighting}: unknown lighting (choose from {', '.join(LIGHTINGS)})")
     if cfg.workers < 1:
         raise InputError(f"--workers {cfg.workers}: must be >= 1")
 
@@ -85,11 +90,11 @@ def _write_one(args) -> tuple[str, int, object, np.ndarray]:
     root, i, cfg = args
     from neuhead.data.h3ds import write_h3ds_scene, write_obj
     from neuhead.data.neus import write_neus
-    from neuhead.data.synthetic.scene import synthesize
+    from neuhead.data.synthetic.scene import SynthConfig, synthesize
 
     sid = f"head_{i:04d}"
     seed = scene_seed(cfg.seed, i)
-    s = synthesize(seed, cfg.n_views, cfg.res, cfg.rig, cfg.hair)
+    s = synthesize(seed, cfg.n_views, cfg.res, cfg.rig, cfg.hair, config=SynthConfig(lighting=cfg.lighting))
     final = Path(root) / sid
     tmp = Path(root) / f".{sid}.partial"
     if tmp.exists():

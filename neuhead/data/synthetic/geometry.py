@@ -98,7 +98,7 @@ class HeadGeometry:
         r_head, r_look, _ = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
         if head is None:  # else a given head (the mean head: ``neutral_geometry``) with the seed's look
             head = sample_head(model, r_head, config.head, hair=hair)
-        self.app = sample_appearance(r_look, head)
+        self.app = sample_appearance(r_look, head, config.lighting)
         self.model, self.head = model, head
         self.gt = ground_truth(model, head, {"seed": int(seed)})
         self.to_world = canonical_to_world(self.gt.landmarks)
@@ -246,8 +246,8 @@ def head_geometry(seed: int, cfg: GeometryConfig = GeometryConfig(), hair: bool 
 def scene_dir_head(scene_dir, model: HeadModel | None = None) -> HeadGeometry:
     """The head a ``neuhead synth`` scene folder shows, regenerated from its seed.
 
-    Reads ``ground_truth.json`` (the seed) and the data set's ``synth.json`` (whether hair was on); InputError when
-    the folder has no seed.
+    Reads ``ground_truth.json`` (the seed) and the data set's ``synth.json`` (whether hair was on, the lighting);
+    InputError when the folder has no seed.
     """
     import json
     from pathlib import Path
@@ -261,11 +261,12 @@ def scene_dir_head(scene_dir, model: HeadModel | None = None) -> HeadGeometry:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"{gt_file}: no synthetic-head seed here ({e.__class__.__name__}); the geometry phase "
                          "needs folders written by `neuhead synth`") from None
-    hair = True
+    hair, lighting = True, "train"
     synth = scene_dir.parent / "synth.json"
     if synth.is_file():
-        hair = bool(json.loads(synth.read_text()).get("config", {}).get("hair", True))
-    return HeadGeometry(seed, hair=hair, model=model)
+        written = json.loads(synth.read_text()).get("config", {})
+        hair, lighting = bool(written.get("hair", True)), str(written.get("lighting", "train"))
+    return HeadGeometry(seed, hair=hair, config=SynthConfig(lighting=lighting), model=model)
 
 
 def scene_dir_geometry(scene_dir, to_world: np.ndarray | None = None, cfg: GeometryConfig = GeometryConfig(),

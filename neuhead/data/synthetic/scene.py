@@ -27,6 +27,8 @@ class SynthConfig:
     """renderer settings"""
     unlit: bool = False
     """render the albedo texture without lighting or shadows (a look the training heads never have)"""
+    lighting: str = "train"
+    """the light's distribution (``appearance.LIGHTINGS``): "train" or "varied" (``appearance.vary_lighting``)"""
 
 
 @dataclass(eq=False)
@@ -154,7 +156,7 @@ def synthesize(seed: int, n_views: int = 32, res: int = 256, rig: str | RigConfi
     model = model or load_head_model()
     r_head, r_look, r_cam = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
     head = sample_head(model, r_head, config.head, hair=hair)
-    app = sample_appearance(r_look, head)
+    app = sample_appearance(r_look, head, config.lighting)
     cams = sample_cameras(rig_cfg, n_views, res, r_cam)
 
     attr = vertex_attributes(model, head, app)

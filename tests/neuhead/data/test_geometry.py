@@ -50,9 +50,13 @@ def test_surface_samples_are_on_the_surface_with_unit_normals(head):
     assert np.linalg.norm(s.surface, axis=1).max() < 0.95 and 0.0 <= s.color.min() and s.color.max() <= 1.0
 
 
-def test_surface_colour_and_depth_match_the_renderer():
-    sh = synthesize(7, n_views=2, res=64, rig="360")
-    g = HeadGeometry(7)
+@pytest.mark.parametrize("seed, lighting", [(7, "train"), (2, "varied")])  # seed 2 is nearly flat when varied
+def test_surface_colour_and_depth_match_the_renderer(seed, lighting):
+    from neuhead.data.synthetic.scene import SynthConfig
+
+    config = SynthConfig(lighting=lighting)
+    sh = synthesize(seed, n_views=2, res=64, rig="360", config=config)
+    g = HeadGeometry(seed, config=config)
     assert np.allclose(g.to_world, sh.scene.to_world)
     cams = sh.scene.world_cameras()
     for v in range(2):
@@ -86,6 +90,14 @@ def test_scene_dir_geometry_regenerates_the_written_head(tmp_path):
     g = scene_dir_geometry(folder, scene.to_world, SMALL)
     ref = head_geometry(3_000_000, SMALL)
     assert np.array_equal(g.sdf, ref.sdf) and np.array_equal(g.color, ref.color)
+    # a varied-lighting data set: synth.json says so, and the colour regenerated is the one it rendered
+    from neuhead.data.synthetic.scene import SynthConfig
+
+    generate_dataset(tmp_path / "v", DatasetConfig(n_scenes=1, n_views=2, res=16, seed=3, rig="360", lighting="varied"))
+    varied = scene_dir_geometry(tmp_path / "v" / "head_0000", scene.to_world, SMALL)
+    ref_varied = head_geometry(3_000_000, SMALL, config=SynthConfig(lighting="varied"))
+    assert np.array_equal(varied.sdf, ref.sdf) and np.array_equal(varied.color, ref_varied.color)
+    assert np.abs(varied.color - ref.color).mean() > 0.01  # seed 3 000 000 gets a soft light when varied
     wrong = scene.to_world.copy()
     wrong[:3, 3] += 5.0
     with pytest.raises(InputError, match="scale_mat"):

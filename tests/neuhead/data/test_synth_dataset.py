@@ -1,6 +1,7 @@
 """``neuhead synth``: both formats load back, scenes are reproducible, bad options are one line."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from neuhead.cli import main
@@ -39,6 +40,11 @@ def test_synth_bad_options(tmp_path, capsys):
     assert main(["synth", "--res", "4", "--out", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("neuhead synth: error:") for line in err)
+    from neuhead.data.synthetic.dataset import DatasetConfig, check_config
+    from neuhead.errors import InputError
+
+    with pytest.raises(InputError, match="--lighting studio"):
+        check_config(DatasetConfig(lighting="studio"))
 
 
 def test_geometry_of_synth_folders_is_the_same_in_worker_processes(tmp_path):

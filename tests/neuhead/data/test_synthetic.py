@@ -175,3 +175,31 @@ def test_scan_keeps_a_landmark_whose_neighbours_are_all_hidden(synth, monkeypatc
     lonely = replace(gt, faces=gt.faces[~np.isin(gt.faces, eye).any(1)])
     with pytest.raises(ValueError, match="right_eye"):
         lonely.scan()
+
+
+def test_varied_lighting_changes_only_the_light_and_spans_three_strengths():
+    from dataclasses import fields
+
+    from neuhead.data.synthetic.appearance import sample_appearance
+    from neuhead.data.synthetic.head import HeadConfig, load_head_model, sample_head
+
+    model = load_head_model()
+    head = sample_head(model, np.random.default_rng(0), HeadConfig())
+    kinds = set()
+    for seed in range(24):
+        train = sample_appearance(np.random.default_rng(seed), head)
+        varied = sample_appearance(np.random.default_rng(seed), head, "varied")
+        for f in fields(train):
+            if f.name not in ("ambient", "light"):
+                assert np.array_equal(getattr(train, f.name), getattr(varied, f.name)), f.name
+        assert 0.25 <= train.ambient <= 0.45 and 0.6 <= train.light <= 1.0
+        if (varied.ambient, varied.light) == (train.ambient, train.light):
+            kinds.add("directional")
+        elif 0.45 <= varied.ambient <= 0.75 and 0.15 <= varied.light <= 0.45:
+            kinds.add("soft")
+        else:
+            assert 0.85 <= varied.ambient <= 1.05 and 0.0 <= varied.light <= 0.1
+            kinds.add("flat")
+    assert kinds == {"directional", "soft", "flat"}
+    with pytest.raises(ValueError, match="lighting"):
+        sample_appearance(np.random.default_rng(0), head, "studio")
