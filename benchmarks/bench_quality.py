@@ -5,7 +5,8 @@ Every test head goes through the path a user's scene takes: it is written as a N
 ``load_input`` and placed in the canonical head frame from its images alone (``neuhead.data.placement``).
 Two looks: ``train`` (the training renders' lighting, 360 rig at 0.6 m) and ``other`` (unlit albedo, a
 15 deg field of view from 1.37 m, ``--other-res``, default 512²), so the numbers cannot be won by
-matching the training renders. View configs: 1 = frontal, 3 = frontal/left/right, photo = the frontal render
+matching the training renders; a third, ``below``, is the train look with its light moved under the head, a
+lighting that neither the default nor the ``--lighting varied`` training set has. View configs: 1 = frontal, 3 = frontal/left/right, photo = the frontal render
 written as a PNG and fitted through ``neuhead fit IMAGE``'s path (no cameras: landmarks, PnP, segmentation, crop).
 
 Rows (H3DS toolbox metric: GT vertex -> nearest predicted vertex after the toolbox's coarse landmark alignment
@@ -159,7 +160,10 @@ def render_head(seed: int, look: str, n_views: int, res: int, other_res: int, ha
     if look == "other":
         return make_head_scene(seed, n_views=n_views, res=other_res, rig="360tele", hair=hair,
                                config=SynthConfig(unlit=True))
-    raise SystemExit(f"--looks: unknown look {look!r} (train, other)")
+    if look == "below":
+        return make_head_scene(seed, n_views=n_views, res=res, rig="360", hair=hair,
+                               config=SynthConfig(lighting="below"))
+    raise SystemExit(f"--looks: unknown look {look!r} (train, other, below)")
 
 
 def main() -> None:
@@ -169,7 +173,8 @@ def main() -> None:
     ap.add_argument("--views", type=int, default=24, help="rendered views per head (360 rig) to pick F/L/R from")
     ap.add_argument("--res", type=int, default=256, help="image size of the train look")
     ap.add_argument("--other-res", type=int, default=512, help="image size of the other look")
-    ap.add_argument("--looks", default="train", help="comma-separated: train, other")
+    ap.add_argument("--looks", default="train", help="comma-separated: train, other, below (the train look lit from below: "
+                                                     "outside every training set's lighting)")
     ap.add_argument("--bald-half", action="store_true",
                     help="render the heads with odd seeds (9000001, 9000003, ...) without hair (same identity and look)")
     ap.add_argument("--resolution", type=int, default=EVAL_RESOLUTION,

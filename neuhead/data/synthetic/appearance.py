@@ -23,9 +23,10 @@ SKIN_TONES = np.array([  # sRGB, light -> dark
     [0.50, 0.34, 0.24], [0.36, 0.24, 0.17], [0.26, 0.17, 0.12],
 ])
 #: the lighting distributions of ``sample_appearance``: "train" (the shipped prior's data and every benchmark look
-#: called "train": one directional light with a shadow over a dim ambient) and "varied" (the same draw, then a third
-#: of the heads keep it, a third get a soft light and a third a nearly flat one; ``vary_lighting``)
-LIGHTINGS = ("train", "varied")
+#: called "train": one directional light with a shadow over a dim ambient), "varied" (the same draw, then a third
+#: of the heads keep it, a third get a soft light and a third a nearly flat one; ``vary_lighting``) and "below" (a
+#: test look no training set has: the same light moved under the head, ``light_from_below``)
+LIGHTINGS = ("train", "varied", "below")
 IRIS_COLORS = np.array([[0.30, 0.18, 0.09], [0.18, 0.10, 0.05], [0.35, 0.45, 0.60], [0.35, 0.42, 0.28], [0.45, 0.35, 0.20]])
 
 #: attribute channels interpolated per pixel: neutral xyz (3), hair, lips, brows, cheeks, eye_r, eye_l, neck cap, ears
@@ -86,7 +87,20 @@ def sample_appearance(rng: np.random.Generator, head: Head, lighting: str = "tra
         light=float(rng.uniform(0.6, 1.0)), ambient=float(rng.uniform(0.25, 0.45)),
         background=np.stack([bg, bg2]),
     )
-    return vary_lighting(rng, app) if lighting == "varied" else app
+    if lighting == "varied":
+        return vary_lighting(rng, app)
+    return light_from_below(rng, app) if lighting == "below" else app
+
+
+def light_from_below(rng: np.random.Generator, app: Appearance) -> Appearance:
+    """The appearance with its light moved under the head (elevation 30-45 degrees below the horizon, the same
+    azimuth): a look outside both training distributions (theirs is level or above)."""
+    from dataclasses import replace
+
+    el = -float(rng.uniform(np.radians(30), np.radians(45)))
+    horizontal = app.light_dir[[0, 2]] / max(float(np.linalg.norm(app.light_dir[[0, 2]])), 1e-9)
+    d = np.array([horizontal[0] * np.cos(el), np.sin(el), horizontal[1] * np.cos(el)])
+    return replace(app, light_dir=d)
 
 
 def vary_lighting(rng: np.random.Generator, app: Appearance) -> Appearance:

@@ -177,7 +177,7 @@ def test_scan_keeps_a_landmark_whose_neighbours_are_all_hidden(synth, monkeypatc
         lonely.scan()
 
 
-def test_varied_lighting_changes_only_the_light_and_spans_three_strengths():
+def test_varied_lighting_changes_only_the_light_and_spans_three_strengths_and_below_moves_it_down():
     from dataclasses import fields
 
     from neuhead.data.synthetic.appearance import sample_appearance
@@ -201,5 +201,9 @@ def test_varied_lighting_changes_only_the_light_and_spans_three_strengths():
             assert 0.85 <= varied.ambient <= 1.05 and 0.0 <= varied.light <= 0.1
             kinds.add("flat")
     assert kinds == {"directional", "soft", "flat"}
+    below = sample_appearance(np.random.default_rng(0), head, "below")
+    train = sample_appearance(np.random.default_rng(0), head)
+    assert np.isclose(np.linalg.norm(below.light_dir), 1) and -0.71 < below.light_dir[1] < -0.49
+    assert np.isclose(np.arctan2(below.light_dir[0], below.light_dir[2]), np.arctan2(train.light_dir[0], train.light_dir[2]))
     with pytest.raises(ValueError, match="lighting"):
         sample_appearance(np.random.default_rng(0), head, "studio")
