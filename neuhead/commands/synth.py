@@ -19,9 +19,10 @@ def add_parser(sub) -> None:
                    help="portrait: phone in front, azimuth within ±45° at ~1.5 m; 360: all around (H3DS-like)")
     p.add_argument("--format", choices=["neus", "h3ds"], default="neus", help="scene folder layout")
     p.add_argument("--seed", type=int, default=0, help="base seed (scene i uses seed*1000000 + i)")
-    p.add_argument("--lighting", choices=["train", "varied"], default="train",
+    p.add_argument("--lighting", choices=["train", "varied", "below"], default="train",
                    help="train: one directional light over a dim ambient (the shipped prior's data); varied: a third "
-                        "of the heads so, a third softly lit, a third nearly flat (default train)")
+                        "of the heads so, a third softly lit, a third nearly flat; below: the train light moved "
+                        "30-45 degrees under the head, a test look (default train)")
     p.add_argument("--no-hair", action="store_true", help="bald heads only")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -10,7 +10,7 @@ gamma 2.2. No view-dependent terms: the radiance is the same from every view.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -95,8 +95,6 @@ def sample_appearance(rng: np.random.Generator, head: Head, lighting: str = "tra
 def light_from_below(rng: np.random.Generator, app: Appearance) -> Appearance:
     """The appearance with its light moved under the head (elevation 30-45 degrees below the horizon, the same
     azimuth): a look outside both training distributions (theirs is level or above)."""
-    from dataclasses import replace
-
     el = -float(rng.uniform(np.radians(30), np.radians(45)))
     horizontal = app.light_dir[[0, 2]] / max(float(np.linalg.norm(app.light_dir[[0, 2]])), 1e-9)
     d = np.array([horizontal[0] * np.cos(el), np.sin(el), horizontal[1] * np.cos(el)])
@@ -108,8 +106,6 @@ def vary_lighting(rng: np.random.Generator, app: Appearance) -> Appearance:
     0.25-0.45, light 0.6-1.0), soft (ambient 0.45-0.75, light 0.15-0.45) or nearly flat (ambient 0.85-1.05, light
     0-0.1; ambient 1 and light 0 is the albedo itself). Photos range from a lamp at the side to an overcast day or
     a flash; a prior that only ever saw the first must explain a flat photo by flattening the head."""
-    from dataclasses import replace
-
     kind = int(rng.integers(3))
     if kind == 1:
         return replace(app, ambient=float(rng.uniform(0.45, 0.75)), light=float(rng.uniform(0.15, 0.45)))

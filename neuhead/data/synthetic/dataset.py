@@ -45,7 +45,7 @@ class DatasetConfig:
     hair: bool = True
     """give (most) heads a hair volume"""
     lighting: str = "train"
-    """the light's distribution: "train" or "varied" (``appearance.LIGHTINGS``)"""
+    """the light's distribution (``appearance.LIGHTINGS``): "train", "varied" or "below" (a test look)"""
     workers: int = 1
     """worker processes (scenes are rendered in parallel)"""
     thumb: int = 128

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuhead.data.canonical import canonical_to_world
-from neuhead.data.synthetic.appearance import albedo, albedo_fast, sample_appearance, shade, vertex_attributes
+from neuhead.data.synthetic.appearance import LIGHTINGS, albedo, albedo_fast, sample_appearance, shade, vertex_attributes
 from neuhead.data.synthetic.head import Head, HeadModel, load_head_model, sample_head, vertex_normals
 from neuhead.data.synthetic.scene import SynthConfig, ground_truth
 
@@ -247,7 +247,7 @@ def scene_dir_head(scene_dir, model: HeadModel | None = None) -> HeadGeometry:
     """The head a ``neuhead synth`` scene folder shows, regenerated from its seed.
 
     Reads ``ground_truth.json`` (the seed) and the data set's ``synth.json`` (whether hair was on, the lighting);
-    InputError when the folder has no seed.
+    InputError when the folder has no seed or ``synth.json`` names a lighting this generator does not know.
     """
     import json
     from pathlib import Path
@@ -265,7 +265,9 @@ def scene_dir_head(scene_dir, model: HeadModel | None = None) -> HeadGeometry:
     synth = scene_dir.parent / "synth.json"
     if synth.is_file():
         written = json.loads(synth.read_text()).get("config", {})
-        hair, lighting = bool(written.get("hair", True)), str(written.get("lighting", "train"))
+        hair, lighting = bool(written.get("hair", True)), written.get("lighting", "train")
+        if lighting not in LIGHTINGS:
+            raise InputError(f"{synth}: unknown lighting {lighting!r} (choose from {', '.join(LIGHTINGS)})")
     return HeadGeometry(seed, hair=hair, config=SynthConfig(lighting=lighting), model=model)
 
 

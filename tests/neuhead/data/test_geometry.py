@@ -98,6 +98,14 @@ def test_scene_dir_geometry_regenerates_the_written_head(tmp_path):
     ref_varied = head_geometry(3_000_000, SMALL, config=SynthConfig(lighting="varied"))
     assert np.array_equal(varied.sdf, ref.sdf) and np.array_equal(varied.color, ref_varied.color)
     assert np.abs(varied.color - ref.color).mean() > 0.01  # seed 3 000 000 gets a soft light when varied
+    import json
+
+    synth = tmp_path / "v" / "synth.json"
+    written = json.loads(synth.read_text())
+    written["config"]["lighting"] = "studio"
+    synth.write_text(json.dumps(written))
+    with pytest.raises(InputError, match="synth.json: unknown lighting 'studio'"):
+        scene_dir_geometry(tmp_path / "v" / "head_0000", scene.to_world, SMALL)
     wrong = scene.to_world.copy()
     wrong[:3, 3] += 5.0
     with pytest.raises(InputError, match="scale_mat"):
