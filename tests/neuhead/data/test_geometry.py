@@ -91,6 +91,8 @@ def test_scene_dir_geometry_regenerates_the_written_head(tmp_path):
     ref = head_geometry(3_000_000, SMALL)
     assert np.array_equal(g.sdf, ref.sdf) and np.array_equal(g.color, ref.color)
     # a varied-lighting data set: synth.json says so, and the colour regenerated is the one it rendered
+    import json
+
     from neuhead.data.synthetic.scene import SynthConfig
 
     generate_dataset(tmp_path / "v", DatasetConfig(n_scenes=1, n_views=2, res=16, seed=3, rig="360", lighting="varied"))
@@ -98,8 +100,6 @@ def test_scene_dir_geometry_regenerates_the_written_head(tmp_path):
     ref_varied = head_geometry(3_000_000, SMALL, config=SynthConfig(lighting="varied"))
     assert np.array_equal(varied.sdf, ref.sdf) and np.array_equal(varied.color, ref_varied.color)
     assert np.abs(varied.color - ref.color).mean() > 0.01  # seed 3 000 000 gets a soft light when varied
-    import json
-
     synth = tmp_path / "v" / "synth.json"
     written = json.loads(synth.read_text())
     written["config"]["lighting"] = "studio"
