@@ -28,7 +28,8 @@ class SynthConfig:
     unlit: bool = False
     """render the albedo texture without lighting or shadows (a look the training heads never have)"""
     lighting: str = "train"
-    """the light's distribution (``appearance.LIGHTINGS``): "train" or "varied" (``appearance.vary_lighting``)"""
+    """the light's distribution (``appearance.LIGHTINGS``): "train", "varied" (``appearance.vary_lighting``) or
+    "below" (``appearance.light_from_below``, a test look)"""
 
 
 @dataclass(eq=False)
