@@ -2,6 +2,7 @@
 
     python benchmarks/bench_fit_time.py [--views 1,3] [--repeats 3] [--seed 9000010] [--device cpu]
                                         [--prior DIR] [--iters N] [--resolution R] [--scenes DIR]
+                                        [--denormals flush,keep]
 
 One fresh synthetic head (train look, 256²) is written as NeuS folders with the frontal view, and with the
 frontal and the ±40° views, under a ``scale_mat`` that is not the canonical frame. Each repeat runs what
@@ -10,6 +11,8 @@ fit with the shipped prior (or ``--prior``; quick preset, the default budget or 
 head.glb, head.obj, viewer, previews, report. Every repeat is its own process (`ru_maxrss` is per process).
 ``--scenes DIR`` keeps the two NeuS folders in DIR (``scene_1``, ``scene_3``) and reuses them when they are
 there, so a machine without the synth extra (Open3D renders the head) can time the same fits.
+``--denormals flush,keep`` times each view config twice: as shipped (denormal floats flushed to zero,
+``model.multineus.flush_denormals``) and with the CPU's denormal arithmetic kept, and prints the ratio of the medians.
 Targets: median one view <= 180 s, three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
 """
 
@@ -26,6 +29,9 @@ from pathlib import Path
 RUN_ONE = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
+if sys.argv[8] == "keep":  # the reference: the model leaves the CPU's denormal arithmetic as it is
+    import neuhead.model.multineus as multineus
+    multineus.flush_denormals = lambda: None
 from neuhead.api import fit_config
 from neuhead.data.load import load_input
 from neuhead.pipeline import OutputOptions, run_fit
@@ -54,7 +60,12 @@ def main() -> None:
                     help="marching-cubes resolution of the written meshes (default: neuhead fit's)")
     ap.add_argument("--scenes", type=Path, default=None,
                     help="folder for the scene folders (scene_1, scene_3): reused when there, else written there")
+    ap.add_argument("--denormals", default="flush",
+                    help="flush (as shipped), keep (the CPU's denormal arithmetic), or both: flush,keep")
     a = ap.parse_args()
+    modes = a.denormals.split(",")
+    if not modes or any(m not in ("flush", "keep") for m in modes) or len(set(modes)) != len(modes):
+        raise SystemExit(f"--denormals {a.denormals}: give flush, keep or flush,keep")
     bad = [vc for vc in a.views.split(",") if vc not in ("1", "3")]
     if bad or a.repeats < 1:
         raise SystemExit(f"--views: unknown view config(s) {', '.join(bad)} (1, 3)" if bad else "--repeats: must be >= 1")
@@ -95,21 +106,27 @@ def main() -> None:
           f"iters {a.iters or 'preset'} mesh resolution {a.resolution or 'neuhead fit default'}")
     for vc in a.views.split(","):
         folder = folders[vc]
-        runs = []
-        for r in range(a.repeats):
-            out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{r}"), str(r), a.device,
-                                  "" if a.prior is None else str(a.prior), "" if a.iters is None else str(a.iters),
-                                  "" if a.resolution is None else str(a.resolution)],
-                                 capture_output=True, text=True)
-            if out.returncode != 0:
-                raise SystemExit(f"{vc} view(s), run {r}: the fit failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            x = runs[-1]
-            print(f"{vc} view(s), run {r}: total {x['total_s']:.1f} s (fit {x['fit_s']:.1f}, outputs {x['outputs_s']:.1f}), "
-                  f"peak {x['peak_mb']:.0f} MB", flush=True)
-        print(f"{vc} view(s): median end to end {statistics.median(x['total_s'] for x in runs):.1f} s, "
-              f"max peak {max(x['peak_mb'] for x in runs):.0f} MB over {len(runs)} runs")
-
+        medians = {}
+        for mode in modes:
+            runs = []
+            for r in range(a.repeats):
+                out = subprocess.run([sys.executable, "-c", RUN_ONE, str(folder), str(tmp / f"out_{vc}_{mode}_{r}"), str(r),
+                                      a.device, "" if a.prior is None else str(a.prior),
+                                      "" if a.iters is None else str(a.iters),
+                                      "" if a.resolution is None else str(a.resolution), mode],
+                                     capture_output=True, text=True)
+                if out.returncode != 0:
+                    raise SystemExit(f"{vc} view(s), run {r}: the fit failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                x = runs[-1]
+                print(f"{vc} view(s), denormals {mode}, run {r}: total {x['total_s']:.1f} s (fit {x['fit_s']:.1f}, "
+                      f"outputs {x['outputs_s']:.1f}), peak {x['peak_mb']:.0f} MB", flush=True)
+            medians[mode] = statistics.median(x["total_s"] for x in runs)
+            print(f"{vc} view(s), denormals {mode}: median end to end {medians[mode]:.1f} s "
+                  f"(fit {statistics.median(x['fit_s'] for x in runs):.1f} s), "
+                  f"max peak {max(x['peak_mb'] for x in runs):.0f} MB over {len(runs)} runs")
+        if len(medians) == 2:
+            print(f"{vc} view(s): flushed / kept = {medians['flush'] / medians['keep']:.2f}")
 
 if __name__ == "__main__":
     main()

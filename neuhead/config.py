@@ -53,6 +53,12 @@ class ModelConfig:
     """a fixed SDF under the network's (``neuhead/model/base_sdf.py``): "ict_neutral" = the ICT mean head in the
     canonical frame. The network keeps its geometric (sphere) initialisation and the SDF is
     ``net(x) + base(x) - (|x| - init_radius)``, so it starts as the mean head and learns the difference"""
+    shading: Literal["none", "sh"] = "none"
+    """how the radiance network sees the surface's orientation. "none": the normal is one of its inputs (NeuS).
+    "sh": it is not; the network gives an sRGB albedo ``a(x, feature)`` and the colour is
+    ``(a^2.2 * E(n))^(1/2.2)`` with ``E`` each scene's own second-order spherical-harmonic irradiance (9 x 3
+    coefficients a scene, starting at E = 1): the Lambertian model the synthetic heads are rendered with, so a
+    change of shape changes the shading the way a light does (``fields.sh_irradiance``)"""
 
 
 @dataclass(frozen=True)

@@ -35,18 +35,20 @@ MODELS = {
                      rgb_layers=3),
     # the shipped network with all five SDF linear layers scene-specific (model card, "more scene-specific layers")
     "4x64s5": replace(HEADS.model, sdf_scene_layers=5),
+    # the shipped network whose radiance is an albedo under each scene's own SH lighting (ModelConfig.shading)
+    "4x64sh": replace(HEADS.model, shading="sh"),
 }
 #: each network's peak geometry rate: at the preset's 3e-3 the 6x128 loses its first shared layer (0.04 of its units
 #: alive on 12 training heads, none on 6 of them and on the mean scene; at 1e-3, 0.71 after 7500 steps:
 #: scripts/dead_units.py, model card "Dead units")
-GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "4x64s5": HEADS.geometry_lr, "6x128": 1e-3}
+GEOMETRY_LR = {"4x64": HEADS.geometry_lr, "4x64s5": HEADS.geometry_lr, "4x64sh": HEADS.geometry_lr, "6x128": 1e-3}
 #: each network's rendering-phase rate: at the preset's 5e-4 (a sixth of the 4x64's geometry peak, half the 6x128's)
 #: the 6x128's 1000 rendering steps moved its training heads' surface from 0.59 / 0.70 to 0.88 / 1.14 mm (face /
 #: elsewhere, scripts/prior_surface_error.py); at 1.7e-4 (a sixth of its own peak) 0.65 / 0.77, its colour L1 0.0106
 #: against 0.0126; its one-view fits came out level on six heads (model card, "The rendering phase's rate")
 #: the 4x64s5 likewise: at 5e-4 its anchored 30 000-step prior went from 0.71 / 0.85 to 1.86 / 2.37 mm (model card,
 #: "A mean head for the deep layout")
-RENDER_LR = {"4x64": HEADS.lr, "4x64s5": 1.7e-4, "6x128": 1.7e-4}
+RENDER_LR = {"4x64": HEADS.lr, "4x64s5": 1.7e-4, "4x64sh": HEADS.lr, "6x128": 1.7e-4}
 
 
 def rates(scenes, geometry, cfg, device: str, n_geo: int, n_render: int) -> tuple[float, float]:

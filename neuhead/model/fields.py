@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neuhead import sh
 from neuhead.config import ModelConfig
 from neuhead.model.base_sdf import make_base
 from neuhead.model.scene_linear import SceneLinear
@@ -82,22 +83,53 @@ class SDFNetwork(nn.Module):
         return sdf, h[:, 1:]
 
 
+#: gamma of the sRGB encoding the synthetic heads are shaded in (``data.synthetic.appearance.GAMMA``)
+SH_GAMMA = 2.2
+def sh_irradiance(normals: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
+    """Irradiance (m, 3) at surface normals (m, 3) (any length, normalised here) under one scene's lighting
+    ``coeffs`` (9, 3); clamped at 0. Second-order SH hold the irradiance of any distant light to a few per cent
+    (Ramamoorthi and Hanrahan 2001): a directional light with ambient, a soft light, a flat one."""
+    n = normals / normals.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    return (sh.basis(n) @ coeffs).clamp_min(0.0)
+
+
+def shade_albedo(albedo: torch.Tensor, irradiance: torch.Tensor) -> torch.Tensor:
+    """sRGB colour ``(a^g E)^(1/g)`` of sRGB albedo ``a`` (m, 3) under irradiance ``E`` (m, 3), clipped to [0, 1]
+    like the rendered images."""
+    linear = albedo.clamp_min(1e-4) ** SH_GAMMA * irradiance
+    return linear.clamp(1e-4, 1.0) ** (1.0 / SH_GAMMA)
+
+
 class RadianceNetwork(nn.Module):
-    """c(x, n, feature[, view]) -> rgb in [0, 1]. ReLU hidden layers, sigmoid output."""
+    """c(x, n, feature[, view]) -> rgb in [0, 1]. ReLU hidden layers, sigmoid output.
+
+    With ``cfg.shading == "sh"`` the network does not see the normal: its output is an albedo, shaded by the
+    scene's own SH irradiance (``light``: (n_scenes, 9, 3), one row per scene, like the variance)."""
 
     def __init__(self, cfg: ModelConfig, n_scenes: int, generator: torch.Generator | None = None) -> None:
         super().__init__()
+        if cfg.shading not in ("none", "sh"):
+            raise ValueError(f"ModelConfig.shading must be 'none' or 'sh', got {cfg.shading!r}")
         self.cfg = cfg
-        d_in = 6 + cfg.feature_dim + (3 * 9 if cfg.use_viewdir else 0)
+        self.shaded = cfg.shading == "sh"
+        d_in = (3 if self.shaded else 6) + cfg.feature_dim + (3 * 9 if cfg.use_viewdir else 0)
         dims = [d_in] + [cfg.rgb_hidden] * cfg.rgb_layers + [3]
         self.layers = nn.ModuleList(
             SceneLinear(dims[l], dims[l + 1], n_scenes, cfg.scene_kind if l < cfg.rgb_scene_layers else "shared",
                         cfg.rank, cfg.weight_norm, cfg.lowrank_init_noise, generator)
             for l in range(len(dims) - 1)
         )
+        if self.shaded:  # every scene starts unlit: E = 1, the colour is the albedo
+            light = torch.zeros(n_scenes, sh.N_BASIS, 3)
+            light[:, 0] = 1.0
+            self.light = nn.Parameter(light)
+
+    def scene_light(self, scene: int | str) -> torch.Tensor:
+        """(9, 3) SH lighting of one scene, or the mean of all scenes' (``scene_linear.MEAN_SCENE``)."""
+        return self.light.detach().mean(0) if isinstance(scene, str) else self.light[scene]
 
     def forward(self, x, normals, features, dirs=None, scene: int = 0) -> torch.Tensor:
-        parts = [x, normals, features]
+        parts = [x, features] if self.shaded else [x, normals, features]
         if self.cfg.use_viewdir:
             parts.append(positional_encoding(dirs, 4))
         h = torch.cat(parts, -1)
@@ -105,7 +137,8 @@ class RadianceNetwork(nn.Module):
             h = layer(h, scene)
             if l < len(self.layers) - 1:
                 h = F.relu(h)
-        return torch.sigmoid(h)
+        rgb = torch.sigmoid(h)
+        return shade_albedo(rgb, sh_irradiance(normals, self.scene_light(scene))) if self.shaded else rgb
 
 
 class BackgroundField(nn.Module):

@@ -13,9 +13,18 @@ from neuhead.model.fields import BackgroundField, RadianceNetwork, SDFNetwork
 from neuhead.model.scene_linear import SceneLinear
 
 
+def flush_denormals() -> None:
+    """Treat denormal floats as zero on the CPU (process-wide, as torch offers it). A trained network's saturated
+    units give denormal values and gradients, and CPUs compute with those many times slower. Measured on this
+    project's 2-core CPU: a fitting iteration of the shipped prior 0.92 s -> 0.15 s, 200 000 SDF values 1.24 ->
+    0.32 s, a meta-learning geometry step 93 -> 13 ms (model card, "Denormals"). Values under 1e-38 become 0."""
+    torch.set_flush_denormal(True)
+
+
 class MultiNeuS(nn.Module):
     def __init__(self, cfg: ModelConfig, n_scenes: int = 1, background: bool = False, seed: int = 0) -> None:
         super().__init__()
+        flush_denormals()  # every fit, training and evaluation builds its model here
         gen = torch.Generator().manual_seed(seed)
         self.cfg = cfg
         self.sdf_net = SDFNetwork(cfg, n_scenes, gen)
@@ -33,8 +42,9 @@ class MultiNeuS(nn.Module):
         return [m for m in self.modules() if isinstance(m, SceneLinear)]
 
     def scene_parameters(self) -> list[nn.Parameter]:
-        """Parameters with one row per scene: scene-specific weights/coefficients and the variance."""
-        params = [self.variance]
+        """Parameters with one row per scene: scene-specific weights/coefficients, the variance and, with
+        ``ModelConfig.shading == "sh"``, the lighting."""
+        params = [self.variance] + ([self.rgb_net.light] if self.rgb_net.shaded else [])
         for layer in self.scene_layers():
             params += layer.scene_parameters()
         return params
@@ -59,6 +69,9 @@ class MultiNeuS(nn.Module):
                 continue
             layer.add_scene()
         self.variance = nn.Parameter(torch.cat([self.variance.data, self.variance.data.mean(0, keepdim=True)]))
+        if self.rgb_net.shaded:
+            light = self.rgb_net.light.data
+            self.rgb_net.light = nn.Parameter(torch.cat([light, light.mean(0, keepdim=True)]))
         return self.n_scenes - 1
 
     def drop_background(self) -> None:

@@ -109,12 +109,23 @@ class GeometrySampler:
         self.points, self.sdf = t(g.points), t(g.sdf)
         self.surface, self.normals, self.color = t(g.surface), t(g.normals), t(g.color)
         self.mm_per_unit = float(g.mm_per_unit)
+        self.light_sh = None if getattr(g, "light_sh", None) is None else t(g.light_sh)
 
     def sample(self, n_points: int, n_surface: int, generator: torch.Generator):
         """(points (n, 3), sdf (n,), surface (k, 3), normals (k, 3), colour (k, 3)), drawn with replacement."""
         i = torch.randint(0, len(self.points), (n_points,), generator=generator).to(self.points.device)
         j = torch.randint(0, len(self.surface), (n_surface,), generator=generator).to(self.points.device)
         return self.points[i], self.sdf[i], self.surface[j], self.normals[j], self.color[j]
+
+
+@torch.no_grad()
+def _start_lights(model: MultiNeuS, geo: list[GeometrySampler]) -> None:
+    """A shaded model's training scenes start at their own lights (``GeometrySamples.light_sh``: exact, shadows
+    aside), so the albedo network has no shading to learn; a scene without one keeps E = 1. The lights then move
+    with the rest of the scene's rows."""
+    for s, g in enumerate(geo):
+        if g.light_sh is not None:
+            model.rgb_net.light[s] = g.light_sh
 
 
 def geometry_loss(model: MultiNeuS, scene: int, batch, cfg: GeometryLossConfig) -> tuple[torch.Tensor, dict[str, float]]:
@@ -209,6 +220,8 @@ def meta_train(scenes: list[Scene], cfg: MetaConfig, out_dir: str | Path, resume
     scene_sdf = {i: float("nan") for i in range(len(scenes))}  # last |f| on the true surface (mm), geometry steps
     ckpt_path = out_dir / CHECKPOINT_NAME
     start = 0
+    if model.rgb_net.shaded and geo is not None:
+        _start_lights(model, geo)
     if resume and ckpt_path.is_file():
         ck = load_checkpoint(ckpt_path)
         model.load_state_dict(ck.model_state())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuhead.data.canonical import canonical_to_world
-from neuhead.data.synthetic.appearance import LIGHTINGS, albedo, albedo_fast, sample_appearance, shade, vertex_attributes
+from neuhead.data.synthetic.appearance import GAMMA, LIGHTINGS, albedo, albedo_fast, sample_appearance, shade, vertex_attributes
 from neuhead.data.synthetic.head import Head, HeadModel, load_head_model, sample_head, vertex_normals
 from neuhead.data.synthetic.scene import SynthConfig, ground_truth
 
@@ -52,7 +52,9 @@ class GeometrySamples:
 
     points: (m, 3), sdf: (m,) signed distance in units of the unit sphere (negative inside);
     surface: (k, 3) surface points, normals: (k, 3) unit outward, color: (k, 3) rendered sRGB;
-    mm_per_unit: the unit sphere's radius in mm (sdf * mm_per_unit is the distance in mm).
+    mm_per_unit: the unit sphere's radius in mm (sdf * mm_per_unit is the distance in mm);
+    light_sh: (9, 3) the head's lighting as SH irradiance coefficients in the unit frame (``neuhead.sh``; shadows
+    not included), None where not known.
     """
 
     points: np.ndarray
@@ -61,6 +63,7 @@ class GeometrySamples:
     normals: np.ndarray
     color: np.ndarray
     mm_per_unit: float
+    light_sh: np.ndarray | None = None
 
     def save(self, path) -> None:
         """Write as ``.npz`` (atomic)."""
@@ -68,13 +71,15 @@ class GeometrySamples:
 
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
+                extra = {} if self.light_sh is None else {"light_sh": self.light_sh}
                 np.savez(f, points=self.points, sdf=self.sdf, surface=self.surface, normals=self.normals,
-                         color=self.color, mm_per_unit=np.float64(self.mm_per_unit))
+                         color=self.color, mm_per_unit=np.float64(self.mm_per_unit), **extra)
 
     @classmethod
     def load(cls, path) -> "GeometrySamples":
         with np.load(path, allow_pickle=False) as d:
-            return cls(d["points"], d["sdf"], d["surface"], d["normals"], d["color"], float(d["mm_per_unit"]))
+            return cls(d["points"], d["sdf"], d["surface"], d["normals"], d["color"], float(d["mm_per_unit"]),
+                       d["light_sh"] if "light_sh" in d.files else None)
 
 
 #: ray directions (not axis-aligned, so they rarely graze the mesh's edges) voting on the winding number
@@ -175,6 +180,19 @@ class HeadGeometry:
             return nrm, np.clip(a, 0, 1)
         return nrm, shade(a, nrm, lit, self.app)
 
+    def light_sh(self) -> np.ndarray:
+        """(9, 3) the head's light (ambient + directional, wrap-Lambert, the renderer's ``shade`` without its shadow)
+        as SH irradiance coefficients over unit-frame normals; the unlit look is E = 1."""
+        from neuhead import sh
+
+        n_unit = sh.sphere_directions()
+        if getattr(self.config, "unlit", False):
+            irradiance = np.ones((len(n_unit), 3))
+        else:  # the renderer's colour of a mid grey, back to linear light over the grey's own
+            grey = np.full((len(n_unit), 3), 0.5)
+            irradiance = shade(grey, n_unit @ self._R.T, np.ones(len(n_unit)), self.app) ** GAMMA / 0.5**GAMMA
+        return sh.fit_coefficients(n_unit, irradiance)
+
     def surface_at(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(closest surface points (n, 3) unit frame, their unit normals, their rendered colour) for unit points x."""
         q = self._o3d.core.Tensor(np.ascontiguousarray(self.to_mm(np.asarray(x, np.float64)), dtype=np.float32))
@@ -211,7 +229,7 @@ class HeadGeometry:
         pts = np.concatenate([near, uni])
         sdf = self.sdf(pts)
         f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-        return GeometrySamples(f32(pts), f32(sdf), f32(surf), f32(nrm), f32(col), self.mm_per_unit)
+        return GeometrySamples(f32(pts), f32(sdf), f32(surf), f32(nrm), f32(col), self.mm_per_unit, f32(self.light_sh()))
 
 
 def neutral_geometry(model: HeadModel | None = None) -> HeadGeometry:

@@ -76,6 +76,26 @@ def test_samples_deterministic_and_round_trip(tmp_path, head):
     a.save(tmp_path / "g.npz")
     c = GeometrySamples.load(tmp_path / "g.npz")
     assert np.array_equal(a.sdf, c.sdf) and c.mm_per_unit == a.mm_per_unit
+    assert a.light_sh.shape == (9, 3) and np.array_equal(a.light_sh, c.light_sh)
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_light_sh_is_the_renderers_light_in_the_unit_frame(seed):
+    """The SH irradiance peaks where the renderer's light points (the scene's own to_world takes the peak to the
+    world) and holds its ambient-to-lit range; the unlit look is E = 1."""
+    from neuhead import sh
+    from neuhead.data.synthetic.scene import SynthConfig
+
+    g = HeadGeometry(seed)
+    coeffs = g.light_sh()
+    n = sh.sphere_directions(20000, seed=1)
+    E = sh.basis(n) @ coeffs
+    peak = g.to_world[:3, :3] @ n[np.argmax(E.mean(1))]
+    assert np.degrees(np.arccos(peak @ g.app.light_dir / np.linalg.norm(peak))) < 8.0
+    lo, hi = g.app.ambient, g.app.ambient + g.app.light * g.app.light_color.max()
+    assert abs(E.mean(1).max() - hi) < 0.1 * hi and abs(np.percentile(E.mean(1), 5) - lo) < 0.1
+    flat = HeadGeometry(seed, config=SynthConfig(unlit=True)).light_sh()
+    assert np.allclose(flat, np.eye(9, 3)[:, :1].repeat(3, 1), atol=1e-9)
 
 
 def test_scene_dir_geometry_regenerates_the_written_head(tmp_path):
