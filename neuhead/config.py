@@ -267,6 +267,10 @@ class FitConfig:
     the canonical nose tip (heads placed in the canonical frame only; 0 = every pixel alike)"""
     face_radius: float = 0.475
     """radius of that sphere in the unit frame (0.475 = 95 mm, the H3DS face sphere, on a placed head)"""
+    light_lr_ratio: float = 10.0
+    """a model with SH lighting (``ModelConfig.shading = "sh"``): the lighting's rate relative to the stage's. Adam
+    moves each coefficient by about the rate a step; a light's coefficients are 0.1-1, so at the quick stage 1's
+    1e-3 a 150-iteration stage could not turn the training heads' mean light off for an unlit photo"""
 
     def __post_init__(self) -> None:
         if self.scene_init not in ("mean", "base", "landmarks"):
@@ -283,6 +287,8 @@ class FitConfig:
             raise ValueError(f"FitConfig.scene_subspace must be >= 0, got {self.scene_subspace!r}")
         if not self.face_radius > 0:
             raise ValueError(f"FitConfig.face_radius must be > 0, got {self.face_radius!r}")
+        if not self.light_lr_ratio > 0:
+            raise ValueError(f"FitConfig.light_lr_ratio must be > 0, got {self.light_lr_ratio!r}")
 
 
 # --- presets -------------------------------------------------------------------------------------

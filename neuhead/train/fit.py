@@ -226,7 +226,8 @@ class _Run:
     anchor: torch.Tensor | None = None
     """(n, 3) unit-frame points on the landmark-fitted face (``LossConfig.face_anchor``), or None"""
     lr_scales: dict[int, float] | None = None
-    """``spread_lr_scales`` when ``FitConfig.scene_lr_by_spread``, else None"""
+    """``id(parameter) -> rate scale``: ``spread_lr_scales`` when ``FitConfig.scene_lr_by_spread``, and the SH lighting
+    at ``FitConfig.light_lr_ratio`` on a shaded model; else None"""
 
     def save(self, opt, stage_index: int, iteration: int, plateau: "Plateau",
              ema: list[torch.Tensor] | None = None) -> None:
@@ -299,6 +300,8 @@ def _start(scene: Scene, cfg: FitConfig, model: MultiNeuS | None, scene_index: i
         subspace.project()  # a start away from the mean (landmarks, base) is moved into the subspace too
     if cfg.scene_lr_by_spread:
         run.lr_scales = spread_lr_scales(model, index)
+    if model.rgb_net.shaded and cfg.light_lr_ratio != 1.0:
+        run.lr_scales = {**(run.lr_scales or {}), id(model.rgb_net.light): cfg.light_lr_ratio}
     return run
 
 

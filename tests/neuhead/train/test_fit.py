@@ -223,3 +223,30 @@ def test_scene_lr_by_spread_scales_each_lowrank_sdf_layer_by_its_training_spread
     assert abs(by_param[id(layers[1].coeffs)] - 1e-3 * expected) < 1e-9
     assert by_param[id(layers[0].coeffs)] == 1e-3 and by_param[id(model.variance)] == 1e-3
     assert sorted(by_param) == sorted(id(p) for p in model.scene_parameters())
+
+
+def test_a_shaded_scene_fits_its_light_at_its_own_rate(sample_scene):
+    """ModelConfig.shading = "sh": a scene-only stage moves the new scene's light row, at ``light_lr_ratio`` times
+    the stage's rate (Adam's first step moves each coefficient by about its rate), and no other scene's."""
+    from neuhead.model.multineus import MultiNeuS
+    from neuhead.pipeline import prepare_prior
+
+    shaded = ModelConfig(sdf_hidden=32, sdf_layers=2, sdf_skip=(), pe_freqs=2, feature_dim=8, rgb_hidden=16,
+                         rgb_layers=2, weight_norm=False, scene_kind="lowrank", rank=6, sdf_scene_layers=2,
+                         rgb_scene_layers=1, shading="sh")
+    model = prepare_prior(MultiNeuS(shaded, n_scenes=3, seed=0))
+    k = model.n_scenes - 1
+    before = model.rgb_net.light.detach().clone()
+    coeffs = model.sdf_net.layers[0].coeffs.detach().clone()
+    cfg = FitConfig(model=shaded, render=RenderConfig(n_samples=16, n_importance=16, up_sample_steps=2),
+                    batch_rays=64, light_lr_ratio=10.0,
+                    stages=(StageConfig(name="s", params="scene", iters=1, lr=1e-3, warmup=0, cos_anneal_end=0,
+                                        schedule="constant"),))
+    res = run_stages(sample_scene, cfg, model=model, progress=False)
+    light = res.model.rgb_net.light.detach()
+    assert torch.equal(light[:k], before[:k])
+    moved = (light[k] - before[k]).abs()
+    assert 0.5e-2 < moved.max() <= 1.0001e-2  # 10 x 1e-3
+    assert (res.model.sdf_net.layers[0].coeffs.detach()[k] - coeffs[k]).abs().max() <= 1.0001e-3
+    with pytest.raises(ValueError, match="light_lr_ratio"):
+        FitConfig(light_lr_ratio=0.0)
