@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 N_BASIS = 9
+#: the gamma of the sRGB encoding the synthetic heads are shaded in (``data.synthetic.appearance``) and a shaded
+#: radiance network shades its albedo in (``model.fields.shade_albedo``)
+SRGB_GAMMA = 2.2
 
 
 def basis(n):

@@ -83,8 +83,6 @@ class SDFNetwork(nn.Module):
         return sdf, h[:, 1:]
 
 
-#: gamma of the sRGB encoding the synthetic heads are shaded in (``data.synthetic.appearance.GAMMA``)
-SH_GAMMA = 2.2
 def sh_irradiance(normals: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
     """Irradiance (m, 3) at surface normals (m, 3) (any length, normalised here) under one scene's lighting
     ``coeffs`` (9, 3); clamped at 0. Second-order SH hold the irradiance of any distant light to a few per cent
@@ -96,8 +94,8 @@ def sh_irradiance(normals: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
 def shade_albedo(albedo: torch.Tensor, irradiance: torch.Tensor) -> torch.Tensor:
     """sRGB colour ``(a^g E)^(1/g)`` of sRGB albedo ``a`` (m, 3) under irradiance ``E`` (m, 3), clipped to [0, 1]
     like the rendered images."""
-    linear = albedo.clamp_min(1e-4) ** SH_GAMMA * irradiance
-    return linear.clamp(1e-4, 1.0) ** (1.0 / SH_GAMMA)
+    linear = albedo.clamp_min(1e-4) ** sh.SRGB_GAMMA * irradiance
+    return linear.clamp(1e-4, 1.0) ** (1.0 / sh.SRGB_GAMMA)
 
 
 class RadianceNetwork(nn.Module):

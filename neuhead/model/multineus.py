@@ -16,8 +16,8 @@ from neuhead.model.scene_linear import SceneLinear
 def flush_denormals() -> None:
     """Treat denormal floats as zero on the CPU (process-wide, as torch offers it). A trained network's saturated
     units give denormal values and gradients, and CPUs compute with those many times slower. Measured on this
-    project's 2-core CPU: a fitting iteration of the shipped prior 0.92 s -> 0.15 s, 200 000 SDF values 1.24 ->
-    0.32 s, a meta-learning geometry step 93 -> 13 ms (model card, "Denormals"). Values under 1e-38 become 0."""
+    project's 2-core CPU: a one-view fit end to end 121 s -> 49 s, three views 235 -> 70 s, a meta-learning
+    geometry step 93 -> 13 ms (assets/prior/MODEL_CARD.md, "Denormal floats"). Values under 1.2e-38 become 0."""
     torch.set_flush_denormal(True)
 
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from neuhead.data.synthetic.head import (PART_EYE_L, PART_EYE_R, PART_MOUTH, PART_NECK, HairParams, Head, HeadModel,
                                          hair_weight)
+from neuhead.sh import SRGB_GAMMA
 
-GAMMA = 2.2
+GAMMA = SRGB_GAMMA
 SKIN_TONES = np.array([  # sRGB, light -> dark
     [0.96, 0.80, 0.70], [0.90, 0.72, 0.60], [0.80, 0.60, 0.46], [0.66, 0.46, 0.33],
     [0.50, 0.34, 0.24], [0.36, 0.24, 0.17], [0.26, 0.17, 0.12],
