@@ -109,7 +109,7 @@ class GeometrySampler:
         self.points, self.sdf = t(g.points), t(g.sdf)
         self.surface, self.normals, self.color = t(g.surface), t(g.normals), t(g.color)
         self.mm_per_unit = float(g.mm_per_unit)
-        self.light_sh = None if getattr(g, "light_sh", None) is None else t(g.light_sh)
+        self.light_sh = None if g.light_sh is None else t(g.light_sh)
 
     def sample(self, n_points: int, n_surface: int, generator: torch.Generator):
         """(points (n, 3), sdf (n,), surface (k, 3), normals (k, 3), colour (k, 3)), drawn with replacement."""

@@ -230,3 +230,21 @@ def test_code_reg_and_mean_anchor_add_their_terms_and_the_anchor_trains_only_sha
     assert float(anchor_only) > 0
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.scene_parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.shared_parameters())
+
+
+def test_a_shaded_model_starts_each_training_scene_at_its_own_light(tmp_path):
+    """ModelConfig.shading = "sh": meta-learning starts each scene's SH row at ``GeometrySamples.light_sh`` (a scene
+    without one at E = 1), and the rows then move with the geometry steps like any scene row."""
+    import numpy as np
+
+    scenes = tiny_scenes()
+    geo = tiny_geometry(scenes)
+    lights = [np.eye(9, 3)[:, :1].repeat(3, 1) * (0.5 + 0.2 * k) + 0.1 * k * np.eye(9, 3)[:, [1, 1, 1]]
+              for k in range(2)]
+    geo[0].light_sh, geo[1].light_sh = (np.asarray(L, np.float32) for L in lights)
+    cfg = replace(GEO_META, model=replace(GEO_META.model, shading="sh"), geometry_iters=0, iters=0)  # no step
+    light = meta_train(scenes, cfg, tmp_path, progress=False, geometry=geo).model.rgb_net.light.detach().numpy()
+    assert np.allclose(light[0], lights[0]) and np.allclose(light[1], lights[1])
+    assert np.allclose(light[2], np.eye(9, 3)[:, :1].repeat(3, 1))  # no light known: unlit
+    moved = meta_train(scenes, replace(cfg, geometry_iters=5), tmp_path / "b", progress=False, geometry=geo).model
+    assert not np.allclose(moved.rgb_net.light.detach().numpy()[:2], light[:2])
