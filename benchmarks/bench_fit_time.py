@@ -128,5 +128,6 @@ def main() -> None:
         if len(medians) == 2:
             print(f"{vc} view(s): flushed / kept = {medians['flush'] / medians['keep']:.2f}")
 
+
 if __name__ == "__main__":
     main()
