@@ -12,7 +12,8 @@ head.glb, head.obj, viewer, previews, report. Every repeat is its own process (`
 ``--scenes DIR`` keeps the two NeuS folders in DIR (``scene_1``, ``scene_3``) and reuses them when they are
 there, so a machine without the synth extra (Open3D renders the head) can time the same fits.
 ``--denormals flush,keep`` times each view config twice: as shipped (denormal floats flushed to zero,
-``model.multineus.flush_denormals``) and with the CPU's denormal arithmetic kept, and prints the ratio of the medians.
+``neuhead.numerics.flush_denormals``, which a model calls when built) and with the CPU's denormal arithmetic kept,
+and prints the ratio of the medians.
 Targets: median one view <= 180 s, three views <= 300 s, peak memory <= 2 GB, on the 2-core CPU.
 """
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from neuhead.data.canonical import LANDMARK_NAMES
 from neuhead.data.crop import cut_square
+from neuhead.numerics import denormals_kept
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,13 @@ def _quiet():
     logging says, so fd 2 points at /dev/null inside the block and is restored after (Python's
     ``sys.stderr`` is flushed on both sides). The env vars above go in first, and protobuf's
     ``label()`` DeprecationWarning (protobuf >= 6) is filtered. With debug logging on (``neuhead -v``)
-    the native lines are let through. Exceptions pass through unchanged.
+    the native lines are let through. Exceptions pass through unchanged. The block also runs with the CPU's
+    denormal arithmetic (``numerics.denormals_kept``): with denormals flushed, as they are once a network is
+    built, the selfie segmentation's TF Lite graph fails to allocate its tensors.
     """
     for k, v in _NATIVE_LOG_ENV.items():
         os.environ.setdefault(k, v)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), denormals_kept():
         warnings.filterwarnings("ignore", message=r"label\(\) is deprecated", category=DeprecationWarning)
         if log.isEnabledFor(logging.DEBUG):
             yield

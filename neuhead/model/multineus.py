@@ -11,20 +11,13 @@ from torch import nn
 from neuhead.config import ModelConfig
 from neuhead.model.fields import BackgroundField, RadianceNetwork, SDFNetwork
 from neuhead.model.scene_linear import SceneLinear
-
-
-def flush_denormals() -> None:
-    """Treat denormal floats as zero on the CPU (process-wide, as torch offers it). A trained network's saturated
-    units give denormal values and gradients, and CPUs compute with those many times slower. Measured on this
-    project's 2-core CPU: a one-view fit end to end 121 s -> 49 s, three views 235 -> 70 s, a meta-learning
-    geometry step 93 -> 13 ms (assets/prior/MODEL_CARD.md, "Denormal floats"). Values under 1.2e-38 become 0."""
-    torch.set_flush_denormal(True)
+from neuhead.numerics import flush_denormals
 
 
 class MultiNeuS(nn.Module):
     def __init__(self, cfg: ModelConfig, n_scenes: int = 1, background: bool = False, seed: int = 0) -> None:
         super().__init__()
-        flush_denormals()  # every fit, training and evaluation builds its model here
+        flush_denormals()  # every fit, training and evaluation builds its model here (neuhead.numerics)
         gen = torch.Generator().manual_seed(seed)
         self.cfg = cfg
         self.sdf_net = SDFNetwork(cfg, n_scenes, gen)

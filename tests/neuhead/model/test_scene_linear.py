@@ -95,7 +95,7 @@ def test_model_add_scene_mean_init_and_sphere_init():
 
 
 def test_building_a_model_flushes_denormals():
-    """``multineus.flush_denormals``: denormal floats (under 1.2e-38 in float32) read as zero once a model exists,
+    """``numerics.flush_denormals`` (MultiNeuS calls it): denormal floats (under 1.2e-38 in float32) read as zero once a model exists,
     on CPUs that can (x86 with SSE3; ``set_flush_denormal`` says whether it could)."""
     supported = torch.set_flush_denormal(False)
     tiny = torch.tensor([1e-40], dtype=torch.float32)
