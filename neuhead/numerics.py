@@ -14,24 +14,23 @@ import contextlib
 
 import torch
 
-_flushing = False
-"""whether ``flush_denormals`` turned flushing on (torch cannot be asked)"""
-
 
 def flush_denormals() -> None:
     """Treat denormal floats as zero on the CPU from now on (process-wide; a no-op on CPUs that cannot)."""
-    global _flushing
-    _flushing = bool(torch.set_flush_denormal(True))
+    torch.set_flush_denormal(True)
+
+
+def denormals_flushed() -> bool:
+    """Whether the CPU flushes denormal floats to zero now (torch has no getter, so a denormal is multiplied)."""
+    return torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0
 
 
 @contextlib.contextmanager
 def denormals_kept():
     """The CPU's own denormal arithmetic inside the block, flushing restored after it if it was on."""
-    global _flushing
-    was = _flushing
+    was = denormals_flushed()
     if was:
         torch.set_flush_denormal(False)
-        _flushing = False
     try:
         yield
     finally:

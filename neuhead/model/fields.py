@@ -13,7 +13,7 @@ from torch import nn
 from neuhead import sh
 from neuhead.config import ModelConfig
 from neuhead.model.base_sdf import make_base
-from neuhead.model.scene_linear import SceneLinear
+from neuhead.model.scene_linear import MEAN_SCENE, SceneLinear
 
 
 def positional_encoding(x: torch.Tensor, n_freqs: int) -> torch.Tensor:
@@ -124,7 +124,7 @@ class RadianceNetwork(nn.Module):
 
     def scene_light(self, scene: int | str) -> torch.Tensor:
         """(9, 3) SH lighting of one scene, or the mean of all scenes' (``scene_linear.MEAN_SCENE``)."""
-        return self.light.detach().mean(0) if isinstance(scene, str) else self.light[scene]
+        return self.light.detach().mean(0) if scene == MEAN_SCENE else self.light[scene]
 
     def forward(self, x, normals, features, dirs=None, scene: int = 0) -> torch.Tensor:
         parts = [x, features] if self.shaded else [x, normals, features]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuhead import sh
 from neuhead.data.canonical import canonical_to_world
 from neuhead.data.synthetic.appearance import GAMMA, LIGHTINGS, albedo, albedo_fast, sample_appearance, shade, vertex_attributes
 from neuhead.data.synthetic.head import Head, HeadModel, load_head_model, sample_head, vertex_normals
@@ -183,8 +184,6 @@ class HeadGeometry:
     def light_sh(self) -> np.ndarray:
         """(9, 3) the head's light (ambient + directional, wrap-Lambert, the renderer's ``shade`` without its shadow)
         as SH irradiance coefficients over unit-frame normals; the unlit look is E = 1."""
-        from neuhead import sh
-
         n_unit = sh.sphere_directions()
         if getattr(self.config, "unlit", False):
             irradiance = np.ones((len(n_unit), 3))

@@ -93,13 +93,3 @@ def test_model_add_scene_mean_init_and_sphere_init():
     for b, p in zip(before, m.scene_parameters()):
         torch.testing.assert_close(p[2], b.mean(0))
 
-
-def test_building_a_model_flushes_denormals():
-    """``numerics.flush_denormals`` (MultiNeuS calls it): denormal floats (under 1.2e-38 in float32) read as zero once a model exists,
-    on CPUs that can (x86 with SSE3; ``set_flush_denormal`` says whether it could)."""
-    supported = torch.set_flush_denormal(False)
-    tiny = torch.tensor([1e-40], dtype=torch.float32)
-    assert (tiny * 1.0).item() != 0.0  # kept
-    MultiNeuS(ModelConfig(sdf_hidden=8, sdf_layers=2, sdf_skip=(), feature_dim=4, rgb_hidden=8, rgb_layers=1, rank=2,
-                          sdf_scene_layers=1, rgb_scene_layers=1, weight_norm=False))
-    assert ((tiny * 1.0).item() == 0.0) == supported
