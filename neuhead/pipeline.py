@@ -88,8 +88,8 @@ def _detections(scene: Scene | None) -> tuple:
 
 
 def scene_face_shape(scene: Scene | None):
-    """The ICT head fitted to the face meshes ``scene``'s placement detected (``data.face_shape``); a
-    ``ValueError`` names what is missing."""
+    """The ICT head fitted to the face meshes ``scene``'s placement detected, with one view read from its image by
+    the learned regressor (``data.face_shape``); a ``ValueError`` names what is missing."""
     from neuhead.data.face_shape import fit_face_shape
 
     dets = _detections(scene)
@@ -99,7 +99,7 @@ def scene_face_shape(scene: Scene | None):
     if len(dets) != len(scene):
         raise ValueError(f"scene_init='landmarks': the placement saw {len(dets)} views, the scene has {len(scene)} "
                          "(place the scene after choosing its views)")
-    return fit_face_shape(scene.cameras, dets)
+    return fit_face_shape(scene.cameras, dets, images=scene.images)
 
 
 def result_reconstruction(result: FitResult, cfg: FitConfig, report: dict | None = None) -> Reconstruction:

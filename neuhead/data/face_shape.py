@@ -44,6 +44,14 @@ class FaceShapeConfig:
     """prior of the similarity correction on top of the placement: rotation (rad), translation (mm), log-scale"""
     face_radius_mm: float = 80.0
     """the face the fit imposes: skin within this distance of the nose tip, facing forward"""
+    learned: bool = True
+    """one view with its image: the shape from the learned regressor (``data.face_regressor``: 68 refined
+    landmarks, then the ICT weights) and only the pose fitted here, to those landmarks; False: the least-squares
+    fit of the weights to the face-mesh points"""
+    landmark_px: float = 1.0
+    """noise of a refined landmark (px at the regressor's face size) for that pose fit"""
+    depth_sigma_mm: float = 0.5
+    """prior standard deviation of that pose fit's move along the line of sight (the placement's depth is kept)"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,10 +152,88 @@ def _basis(identity_modes: int, face_radius_mm: float) -> _Basis:
     return _Basis(m, neutral, ident, expr, base, at(ident), at(expr), tpl, np.flatnonzero(face))
 
 
-def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceShapeConfig()) -> FaceShape:
+def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceShapeConfig(),
+                   images=None) -> FaceShape:
     """The ICT head whose face-mesh points best reproject onto ``detections`` (per view a (468, 2) face
-    mesh in pixels, or None) through ``cameras`` (the scene's canonical unit-frame cameras). Raises
-    ``ValueError`` when no view has a detection."""
+    mesh in pixels, or None) through ``cameras`` (the scene's canonical unit-frame cameras). With ``images``
+    (per view (h, w, 3), the pixels the detections are in) and one view with a face, the learned regressor
+    gives the shape (``FaceShapeConfig.learned``). Raises ``ValueError`` when no view has a detection."""
+    views = [v for v, d in enumerate(detections) if d is not None]
+    if config.learned and images is not None and len(views) == 1:
+        return learned_face_shape(cameras, views[0], images[views[0]], detections[views[0]], config)
+    return _least_squares_face_shape(cameras, detections, config)
+
+
+def _pose_solver(config: FaceShapeConfig, n_params: int):
+    """(unpack, prior residuals) of the parameter vector [weights (n_params), rotation vector, translation mm,
+    log-scale]: the similarity correction on top of the placement."""
+    import cv2
+
+    rs, ts, ss = config.pose_sigma
+
+    def unpack(p):
+        return cv2.Rodrigues(p[n_params:n_params + 3])[0], p[n_params + 3:n_params + 6], float(np.exp(p[-1]))
+
+    def prior(p):
+        return [p[n_params:n_params + 3] / rs, p[n_params + 3:n_params + 6] / ts, p[-1:] / ss]
+
+    return unpack, prior
+
+
+def _project(P: np.ndarray, X_mm: np.ndarray) -> np.ndarray:
+    """Canonical mm points (m, 3) -> pixels (m, 2) through the canonical unit-frame projection ``P`` (3, 4)."""
+    s0, t0 = float(CANONICAL_TO_WORLD[0, 0]), CANONICAL_TO_WORLD[:3, 3]
+    uvw = np.c_[(X_mm - t0) / s0, np.ones(len(X_mm))] @ P.T
+    return uvw[:, :2] / uvw[:, 2:]
+
+
+def learned_face_shape(cameras: Cameras, view: int, image: np.ndarray, detection,
+                       config: FaceShapeConfig = FaceShapeConfig()) -> FaceShape:
+    """The ICT head the learned regressor reads from one image (``data.face_regressor``), posed in the canonical
+    frame by fitting the similarity correction (rotation, translation, scale; a Gaussian prior) that reprojects
+    its 68 landmark vertices onto the refined landmarks (soft-L1 least squares)."""
+    from scipy.optimize import least_squares
+
+    from neuhead.data.face_regressor import load_face_regressor, regress_face
+
+    reg = load_face_regressor()
+    est = regress_face(reg, image, np.asarray(detection, np.float64))
+    b = _basis(config.identity_modes, config.face_radius_mm)
+    k = min(len(b.identity), len(est.identity))
+    wi = np.zeros(len(b.identity))
+    wi[:k] = est.identity[:k]
+    we = np.asarray(est.expression, np.float64)
+    V = b.neutral + np.einsum("k,knd->nd", wi, b.identity) + np.einsum("k,knd->nd", we, b.expression)
+    lm = V[b.model.landmarks68]
+    P = cameras.projection()[view]
+    face = float(np.sqrt(((est.landmarks - est.landmarks.mean(0)) ** 2).sum()))
+    w = reg.face_scale / face / config.landmark_px  # 1 / (noise in this image's pixels)
+    unpack, prior = _pose_solver(config, 0)
+
+    def offsets(p):
+        R, t, sc = unpack(p)
+        return _project(P, sc * lm @ R.T + t) - est.landmarks
+
+    # one view hardly sees how far the face is: a size error of the regressed head would turn into a depth error
+    # of the whole face (1 % ~ 6 mm at 0.6 m). Hold the face at the placement's depth along the line of sight, and
+    # let the scale take the size instead: the network's head around the face was placed there too.
+    s0, t0 = float(CANONICAL_TO_WORLD[0, 0]), CANONICAL_TO_WORLD[:3, 3]
+    sight = cameras.centers[view] * s0 + t0 - lm.mean(0)
+    sight /= np.linalg.norm(sight)
+
+    def residuals(p):
+        return np.concatenate([(offsets(p) * w).ravel(), *prior(p), [p[3:6] @ sight / config.depth_sigma_mm]])
+
+    fit = least_squares(residuals, np.zeros(7), loss="soft_l1", f_scale=config.robust_scale)
+    R, t, sc = unpack(fit.x)
+    err = np.linalg.norm(offsets(fit.x), axis=1)
+    return FaceShape((sc * V @ R.T + t - t0) / s0, b.model.faces.astype(np.int64), b.face_faces, wi, we,
+                     float(np.sqrt(np.mean(err ** 2))), len(err))
+
+
+def _least_squares_face_shape(cameras: Cameras, detections, config: FaceShapeConfig) -> FaceShape:
+    """The weights and the pose fitted to the face-mesh points of every view (``fit_face_shape`` without the
+    learned regressor)."""
     import cv2
     from scipy.optimize import least_squares
 
@@ -205,4 +291,4 @@ def fit_face_shape(cameras: Cameras, detections, config: FaceShapeConfig = FaceS
                      float(np.sqrt(np.mean(err ** 2))), len(err))
 
 
-__all__ = ["FaceShapeConfig", "FaceShape", "fit_face_shape"]
+__all__ = ["FaceShapeConfig", "FaceShape", "fit_face_shape", "learned_face_shape"]
