@@ -239,8 +239,9 @@ class FitConfig:
     (the ICT neutral head; needs ``ModelConfig.base_sdf``), ``scene_init_iters`` steps; "landmarks": the mean,
     then its face regressed to the ICT head fitted to the face mesh placement detected
     (``data.face_shape.fit_face_shape``, ``train.fit.init_scene_to_shape``; placed scenes only)"""
-    scene_init_iters: int = 400
-    """steps of the "base" initialisation"""
+    scene_init_iters: int = 1500
+    """steps of the "base" and "landmarks" initialisations (1500: on head 9 000 003 the landmark start's face
+    came out at 1.06 mm against 1.18 after 400; assets/prior/MODEL_CARD.md, "A face read from the image")"""
     landmark_views: int = 1
     """``scene_init="landmarks"`` (and the face anchor) for scenes of at most this many views; with more the
     fit starts at the mean without the anchor (``for_views``): on a three-view head the landmark fit of all
@@ -254,6 +255,11 @@ class FitConfig:
     (``scene_init="landmarks"``) with this face anchor weight (``LossConfig.face_anchor``), applied by ``for_views``;
     0 = as any other one-view scene. Six heads through the photo path (README "Quality"): 1.46 / 2.72 mm against
     1.58 / 2.93 from the mean start, the whole head better on all six, the face on three (one level, two worse)"""
+    one_view_face_anchor: float = 3.0
+    """a one-view scene placed from its images (a folder with its camera) starts from the face the learned regressor
+    reads from the image (``scene_init="landmarks"``, ``data.face_regressor``) with this face anchor weight
+    (``LossConfig.face_anchor``), applied by ``for_views``; 0 = the mean start. Measured in README "Quality" and
+    assets/prior/MODEL_CARD.md, section "A face read from the image"."""
     scene_subspace: int = 0
     """fitting on a prior: keep the new scene's SDF coefficients in the training scenes' first this-many principal
     directions in the stages that move only the scene's own rows (``model.subspace.CoefficientSubspace``,
@@ -283,6 +289,8 @@ class FitConfig:
             raise ValueError(f"FitConfig.landmark_views must be >= 1, got {self.landmark_views!r}")
         if not self.photo_face_anchor >= 0:
             raise ValueError(f"FitConfig.photo_face_anchor must be >= 0, got {self.photo_face_anchor!r}")
+        if not self.one_view_face_anchor >= 0:
+            raise ValueError(f"FitConfig.one_view_face_anchor must be >= 0, got {self.one_view_face_anchor!r}")
         if self.scene_subspace < 0:
             raise ValueError(f"FitConfig.scene_subspace must be >= 0, got {self.scene_subspace!r}")
         if not self.face_radius > 0:
@@ -329,14 +337,18 @@ def scale_iters(cfg: FitConfig, iters: int | None) -> FitConfig:
     return replace(cfg, stages=stages)
 
 
-def for_views(cfg: FitConfig, n_views: int, photo: bool = False) -> FitConfig:
+def for_views(cfg: FitConfig, n_views: int, photo: bool = False, placed: bool = False) -> FitConfig:
     """The config a scene of ``n_views`` views is fitted with: with one view, each stage's
     ``params_one_view`` and ``iters_one_view`` (where set) replace its ``params`` and ``iters``; with more than ``landmark_views`` views the
     landmark start becomes the mean start and the face anchor is off; a ``photo`` (one image without cameras,
-    placement method "photo") starts from the landmarks with ``photo_face_anchor`` (when > 0); with fewer than
-    ``head_pose_views`` views the head pose stays as placed (every stage's ``head_pose_lr_ratio`` 0). Idempotent."""
+    placement method "photo") starts from the landmarks with ``photo_face_anchor`` (when > 0), and a one-view scene
+    ``placed`` from its images (its placement holds the detected face) from the mean start to the landmarks with
+    ``one_view_face_anchor`` (when > 0); with fewer than ``head_pose_views`` views the head pose stays as placed
+    (every stage's ``head_pose_lr_ratio`` 0). Idempotent."""
     if photo and cfg.photo_face_anchor > 0 and n_views == 1:
         cfg = replace(cfg, scene_init="landmarks", loss=replace(cfg.loss, face_anchor=cfg.photo_face_anchor))
+    elif placed and n_views == 1 and cfg.scene_init == "mean" and cfg.one_view_face_anchor > 0:
+        cfg = replace(cfg, scene_init="landmarks", loss=replace(cfg.loss, face_anchor=cfg.one_view_face_anchor))
     if n_views > cfg.landmark_views and cfg.scene_init == "landmarks":
         cfg = replace(cfg, scene_init="mean", loss=replace(cfg.loss, face_anchor=0.0))
     if n_views < cfg.head_pose_views:
@@ -527,9 +539,8 @@ PRIOR_FIT_PRESETS: dict[str, FitConfig] = {
         ),
         batch_rays=256,
         loss=LossConfig(core=0.1),  # heads in the canonical frame: the head's centre is inside (issue 16)
-        # the landmark start + face anchor (--set scene_init=landmarks --set loss.face_anchor=1.0) is not the
-        # default for scenes with cameras: on six heads it was worse on the train look and level on the other; a
-        # photo without cameras gets it through photo_face_anchor (for_views), where it won (README "Quality")
+        # one view starts from the face the learned regressor reads from the image, held by the face anchor
+        # (FitConfig.one_view_face_anchor / photo_face_anchor, applied by for_views; README "Quality")
         checkpoint_every=200,
     ),
 }

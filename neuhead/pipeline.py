@@ -121,9 +121,9 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     """The one fit: ``scene`` from scratch (``prior`` None) or as a new scene of a copy of ``prior``
     (``prepare_prior``), following ``cfg.stages``; checkpoints in ``checkpoint_dir`` (resumable) if given.
     The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
-    those of ``for_views(cfg, len(scene), is_photo(scene))`` (with one view, a stage's ``params_one_view``; a photo
+    those of ``for_views(cfg, len(scene), is_photo(scene), placed)`` (with one view, a stage's ``params_one_view``; a photo
     without cameras starts from its landmarks)."""
-    cfg = for_views(cfg, len(scene), is_photo(scene))
+    cfg = for_views(cfg, len(scene), is_photo(scene), placed=bool(_detections(scene)))
     if resume and checkpoint_dir is not None:  # before the landmark start: nothing is fitted for a checkpoint of no use
         check_resume(Path(checkpoint_dir) / CHECKPOINT_NAME, scene, cfg)
     shape = anchor = None
@@ -156,7 +156,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     """``fit`` with its checkpoint in ``out_dir``, then every output file (``write_outputs``, previews,
     report.json, the final checkpoint)."""
     out_dir = check_writable_dir(out_dir)
-    cfg = for_views(cfg, len(scene), is_photo(scene))  # as ``fit`` does, so that report.json holds the stages that ran
+    cfg = for_views(cfg, len(scene), is_photo(scene), placed=bool(_detections(scene)))  # as ``fit`` does, so that report.json holds the stages that ran
     t_start = time.perf_counter()
     recon = fit(scene, cfg, prior, checkpoint_dir=out_dir, resume=resume, progress=progress, device=device)
 

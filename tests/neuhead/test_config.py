@@ -62,6 +62,25 @@ def test_a_photo_without_cameras_starts_from_its_landmarks():
     assert for_views(cfg, 1).scene_init == "mean"  # a one-view folder with its camera: the mean start
     off = replace(cfg, photo_face_anchor=0.0)
     assert for_views(off, 1, photo=True) == for_views(off, 1)
+
+
+def test_a_placed_view_starts_from_the_face_read_from_its_image():
+    from dataclasses import replace
+
+    from neuhead.config import FitConfig
+
+    cfg = PRIOR_FIT_PRESETS["quick"]
+    one = for_views(cfg, 1, placed=True)
+    assert one.scene_init == "landmarks" and one.loss.face_anchor == cfg.one_view_face_anchor > 0
+    assert for_views(one, 1, placed=True) == one  # idempotent
+    assert for_views(cfg, 3, placed=True).scene_init == "mean"  # more views: the mean start, no anchor
+    assert for_views(cfg, 3, placed=True).loss.face_anchor == 0.0
+    assert for_views(cfg, 1, placed=False).scene_init == "mean"  # not placed (the file's frame): nothing to read
+    base = replace(cfg, scene_init="base")
+    assert for_views(base, 1, placed=True).scene_init == "base"  # an explicit start is kept
+    assert for_views(replace(cfg, one_view_face_anchor=0.0), 1, placed=True).scene_init == "mean"
+    with pytest.raises(ValueError, match="one_view_face_anchor"):
+        FitConfig(one_view_face_anchor=-1.0)
     with pytest.raises(ValueError, match="photo_face_anchor"):
         FitConfig(photo_face_anchor=-1.0)
 

@@ -339,7 +339,8 @@ def test_field_of_view_for_a_camera_distance_recovers_the_camera(distance_mm, fo
 
 def test_a_photo_fit_starts_from_its_landmarks(heads):
     """A photo without cameras is fitted from the landmark start with the face anchor (``photo_face_anchor``):
-    the report holds the fitted face and the stages log the anchor; ``photo_face_anchor=0`` starts at the mean."""
+    the report holds the fitted face and the stages log the anchor; with ``photo_face_anchor=0`` it is fitted as a
+    one-view folder is, and with ``one_view_face_anchor=0`` too it starts at the mean."""
     from dataclasses import replace
 
     from neuhead.api import fit_config
@@ -352,7 +353,7 @@ def test_a_photo_fit_starts_from_its_landmarks(heads):
     prior = load_prior()
     cfg = replace(fit_config("quick", prior.config.model, 4, seed=0), scene_init_iters=10)
     recon = fit(scene, cfg, prior.model, progress=False)
-    assert recon.report["face_shape"]["points"] > 200
+    assert recon.report["face_shape"]["points"] == 68  # the 68 landmarks the learned reader refined
     assert recon.report["stages"]["stage1"]["final"]["face_anchor"] > 0
-    off = fit(scene, replace(cfg, photo_face_anchor=0.0), prior.model, progress=False)
+    off = fit(scene, replace(cfg, photo_face_anchor=0.0, one_view_face_anchor=0.0), prior.model, progress=False)
     assert "face_shape" not in off.report and "face_anchor" not in off.report["stages"]["stage1"]["final"]
