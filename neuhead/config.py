@@ -237,8 +237,9 @@ class FitConfig:
     """fitting on a prior: where the new scene's own parameters start. "mean": the training scenes' mean;
     "base": that mean, then its SDF coefficients regressed so that the network reproduces the model's base SDF
     (the ICT neutral head; needs ``ModelConfig.base_sdf``), ``scene_init_iters`` steps; "landmarks": the mean,
-    then its face regressed to the ICT head fitted to the face mesh placement detected
-    (``data.face_shape.fit_face_shape``, ``train.fit.init_scene_to_shape``; placed scenes only)"""
+    then its face regressed to the ICT head read from the image by the learned regressor (one view) or fitted to the
+    face meshes placement detected (``data.face_shape.fit_face_shape``, ``train.fit.init_scene_to_shape``; placed
+    scenes only)"""
     scene_init_iters: int = 1500
     """steps of the "base" and "landmarks" initialisations (1500: on head 9 000 003 the landmark start's face
     came out at 1.06 mm against 1.18 after 400; assets/prior/MODEL_CARD.md, "A face read from the image")"""
