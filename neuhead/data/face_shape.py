@@ -234,7 +234,6 @@ def learned_face_shape(cameras: Cameras, view: int, image: np.ndarray, detection
 def _least_squares_face_shape(cameras: Cameras, detections, config: FaceShapeConfig) -> FaceShape:
     """The weights and the pose fitted to the face-mesh points of every view (``fit_face_shape`` without the
     learned regressor)."""
-    import cv2
     from scipy.optimize import least_squares
 
     from neuhead.data.placement import face_size
@@ -257,10 +256,10 @@ def _least_squares_face_shape(cameras: Cameras, detections, config: FaceShapeCon
     if not obs:
         raise ValueError("fit_face_shape: no view has a detected face")
     k, e = len(b.identity), len(b.expression)
-    rs, ts, ss = config.pose_sigma
+    pose, pose_prior = _pose_solver(config, k + e)
 
     def unpack(p):
-        return p[:k], p[k:k + e], cv2.Rodrigues(p[k + e:k + e + 3])[0], p[k + e + 3:k + e + 6], float(np.exp(p[-1]))
+        return (p[:k], p[k:k + e], *pose(p))
 
     def points_mm(p):
         wi, we, R, t, sc = unpack(p)
@@ -278,8 +277,7 @@ def _least_squares_face_shape(cameras: Cameras, detections, config: FaceShapeCon
     def residuals(p):
         out = [(d * w).ravel() for d, (_, _, w, _) in zip(offsets(p), obs)]
         wi, we = p[:k], p[k:k + e]
-        out += [wi / config.identity_sigma, we / config.expression_sigma, p[k + e:k + e + 3] / rs,
-                p[k + e + 3:k + e + 6] / ts, p[-1:] / ss]
+        out += [wi / config.identity_sigma, we / config.expression_sigma, *pose_prior(p)]
         return np.concatenate(out)
 
     fit = least_squares(residuals, np.zeros(k + e + 7), loss="soft_l1", f_scale=config.robust_scale)
