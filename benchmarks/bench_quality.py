@@ -213,7 +213,7 @@ def main() -> None:
     from neuhead.prior import load_prior
     from neuhead.reconstruction import Reconstruction
     from neuhead.pipeline import fit as fit_one
-    from neuhead.pipeline import is_photo, prepare_prior
+    from neuhead.pipeline import is_photo, is_placed, prepare_prior
 
     from neuhead.commands import _checks
     from neuhead.errors import InputError
@@ -293,8 +293,7 @@ def main() -> None:
                 k = mean_model.n_scenes - 1
                 row["prior_mean"] = score(Reconstruction(mean_model, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,
                                          placed.to_world, gt_closed)
-                init = for_views(prior_cfg, len(placed), is_photo(placed),
-                                 placed=bool(getattr(placed.placement, "detections", ()))).scene_init
+                init = for_views(prior_cfg, len(placed), is_photo(placed), placed=is_placed(placed)).scene_init
                 if init != "mean":  # where the fit starts (prepare_prior is deterministic)
                     start = prepare_prior(prior.model, init, prior_cfg.scene_init_iters, 0, placed)
                     row["start"] = score(Reconstruction(start, k, placed.to_world, "mm").extract_mesh(a.resolution), gt,

@@ -111,6 +111,12 @@ def result_reconstruction(result: FitResult, cfg: FitConfig, report: dict | None
                           result.scene.units, cfg.render, cams, report or {}, scene=result.scene)
 
 
+def is_placed(scene: Scene | None) -> bool:
+    """Whether ``scene`` was placed in the canonical frame from its images (its placement holds the detected face
+    meshes): what ``config.for_views``'s ``placed`` asks."""
+    return bool(_detections(scene))
+
+
 def is_photo(scene: Scene) -> bool:
     """Whether ``scene`` is one photo without cameras (placed by ``data.photo``: its camera is guessed)."""
     return scene.placement is not None and scene.placement.method == "photo"
@@ -123,7 +129,7 @@ def fit(scene: Scene, cfg: FitConfig, prior: MultiNeuS | None = None, *, checkpo
     The API, the CLI and the benchmarks all fit through here, then choose what to write. The stages are
     those of ``for_views(cfg, len(scene), is_photo(scene), placed)`` (with one view, a stage's ``params_one_view``; a photo
     without cameras starts from its landmarks)."""
-    cfg = for_views(cfg, len(scene), is_photo(scene), placed=bool(_detections(scene)))
+    cfg = for_views(cfg, len(scene), is_photo(scene), placed=is_placed(scene))
     if resume and checkpoint_dir is not None:  # before the landmark start: nothing is fitted for a checkpoint of no use
         check_resume(Path(checkpoint_dir) / CHECKPOINT_NAME, scene, cfg)
     shape = anchor = None
@@ -156,7 +162,7 @@ def run_fit(scene: Scene, out_dir: str | Path, cfg: FitConfig, prior: MultiNeuS 
     """``fit`` with its checkpoint in ``out_dir``, then every output file (``write_outputs``, previews,
     report.json, the final checkpoint)."""
     out_dir = check_writable_dir(out_dir)
-    cfg = for_views(cfg, len(scene), is_photo(scene), placed=bool(_detections(scene)))  # as ``fit`` does, so that report.json holds the stages that ran
+    cfg = for_views(cfg, len(scene), is_photo(scene), placed=is_placed(scene))  # as ``fit`` does, so that report.json holds the stages that ran
     t_start = time.perf_counter()
     recon = fit(scene, cfg, prior, checkpoint_dir=out_dir, resume=resume, progress=progress, device=device)
 

@@ -34,6 +34,8 @@ def main() -> None:
         noise = [float(v) for v in a.noise.split(",")]
     except ValueError:
         raise SystemExit(f"--seeds / --noise: expected first:last and a comma list of mm, got {a.seeds!r}, {a.noise!r}")
+    if hi <= lo or min(noise) <= 0:
+        raise SystemExit(f"--seeds / --noise: need first < last and noise > 0 mm, got {a.seeds!r}, {a.noise!r}")
 
     import trimesh
     from bench_quality import evaluate

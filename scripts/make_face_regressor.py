@@ -67,12 +67,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "assets" / "face_regressor.npz"))
     a = ap.parse_args()
+    if a.held_out < 1:
+        raise SystemExit(f"--held-out: need at least 1, got {a.held_out}")
     if a.heads <= a.held_out + 100:
         raise SystemExit(f"--heads: need more than --held-out + 100 ({a.held_out + 100}), got {a.heads}")
+    if a.workers < 1:
+        raise SystemExit(f"--workers: need at least 1, got {a.workers}")
+    if not Path(a.out).parent.is_dir():
+        raise SystemExit(f"--out: {Path(a.out).parent} is not a folder")
 
     from neuhead.data.face_regressor import (grey_at_scale, load_face_regressor, regress_face, save_face_regressor,
                                              train_face_regressor)
-    from neuhead.data.synthetic.head import load_head_model
+    from neuhead.data.synthetic.head import HeadConfig, load_head_model
 
     t0 = time.perf_counter()
     seeds = range(a.seed, a.seed + a.heads)
@@ -81,7 +87,7 @@ def main() -> None:
     print(f"{len(rows)} renders with a face of {a.heads} ({time.perf_counter() - t0:.0f} s)", flush=True)
     train, test = rows[:-a.held_out], rows[-a.held_out:]
     model = load_head_model()
-    k = min(60, model.n_modes)
+    k = min(HeadConfig().n_modes, model.n_modes)  # the identity modes the synthetic heads use
     imgs, p468, p68, w = zip(*train)
     reg = train_face_regressor([i / 255.0 for i in imgs], np.stack(p468), np.stack(p68), np.stack(w), k)
     save_face_regressor(reg, a.out)

@@ -23,7 +23,7 @@ Derived from the ICT-FaceKit model (MIT; see assets/ict/LICENSE).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,9 @@ class Linear:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (x - self.x_mean) / self.x_scale @ self.weight + self.y_mean
+
+
+LINEAR_FIELDS = tuple(f.name for f in fields(Linear))
 
 
 def ridge(x: np.ndarray, y: np.ndarray, lam: float) -> Linear:
@@ -94,6 +97,19 @@ def normalised(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """``points`` (m, 2) Procrustes-normalised onto ``ref``, flattened."""
     c, s, R = similarity_to(points, ref)
     return ((points - c) / s @ R).ravel()
+
+
+def start_landmarks(start: Linear, norm468: np.ndarray, sim) -> np.ndarray:
+    """Step 1: the 68 landmarks (pixels, (68, 2)) from the normalised mediapipe points ``norm468`` and the
+    similarity ``sim`` = (c, s, R) that normalised them."""
+    c, s, R = sim
+    return start(norm468[None])[0].reshape(-1, 2) * s @ R.T + c
+
+
+def stage_step(lin: Linear, feats: np.ndarray) -> np.ndarray:
+    """A refinement stage's displacement (..., 68, 2) (the face's frame, % of its size) from the patch features
+    (..., 68, F), one regression per landmark (``lin``'s arrays stacked along the landmark axis)."""
+    return np.einsum("...mf,mfq->...mq", (feats - lin.x_mean) / lin.x_scale, lin.weight) + lin.y_mean
 
 
 def mean_shape(points: np.ndarray, iters: int = 3) -> np.ndarray:
@@ -174,11 +190,9 @@ def grey_at_scale(image: np.ndarray, points: np.ndarray, face_scale: float) -> t
 def refine_landmarks(reg: FaceRegressor, grey: np.ndarray, points468: np.ndarray) -> np.ndarray:
     """Steps 1 and 2: the 68 landmarks (pixels of ``grey``) from the mediapipe points (same pixels)."""
     c, s, R = similarity_to(points468, reg.ref468)
-    x = reg.start(((points468 - c) / s @ R).ravel()[None])[0].reshape(-1, 2) * s @ R.T + c
+    x = start_landmarks(reg.start, ((points468 - c) / s @ R).ravel(), (c, s, R))
     for half, lin in reg.stages:
-        f = patch_features(grey, x, half, R)  # (68, F)
-        d = np.einsum("mf,mfq->mq", (f - lin.x_mean) / lin.x_scale, lin.weight) + lin.y_mean  # face frame, % of s
-        x = x + d / 100.0 * s @ R.T
+        x = x + stage_step(lin, patch_features(grey, x, half, R)) / 100.0 * s @ R.T
     return x
 
 
@@ -202,7 +216,7 @@ def save_face_regressor(reg: FaceRegressor, path: str | Path) -> None:
               "identity_modes": np.int64(reg.identity_modes),
               "halves": np.array([h for h, _ in reg.stages], np.float64)}
     for name, lin in [("start", reg.start), ("shape", reg.shape)] + [(f"stage{i}", l) for i, (_, l) in enumerate(reg.stages)]:
-        for f in ("x_mean", "x_scale", "weight", "y_mean"):
+        for f in LINEAR_FIELDS:
             arrays[f"{name}.{f}"] = np.asarray(getattr(lin, f), np.float32)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
@@ -220,7 +234,7 @@ def load_face_regressor(path: str | Path | None = None) -> FaceRegressor:
         raise InputError(f"{path}: face regressor asset missing (build it with scripts/make_face_regressor.py)")
     with np.load(path, allow_pickle=False) as z:
         def lin(name):
-            return Linear(*(z[f"{name}.{f}"].astype(np.float64) for f in ("x_mean", "x_scale", "weight", "y_mean")))
+            return Linear(*(z[f"{name}.{f}"].astype(np.float64) for f in LINEAR_FIELDS))
 
         return FaceRegressor(float(z["face_scale"]), z["ref468"].astype(np.float64), z["ref68"].astype(np.float64),
                              lin("start"), tuple((float(h), lin(f"stage{i}")) for i, h in enumerate(z["halves"])),
@@ -245,7 +259,7 @@ def train_face_regressor(images: list[np.ndarray], points468: np.ndarray, landma
     norm468 = np.stack([((p - c) / s @ R).ravel() for p, (c, s, R) in zip(p468, sims)])
     norm68 = np.stack([((p - c) / s @ R).ravel() for p, (c, s, R) in zip(p68, sims)])
     start = ridge(norm468, norm68, lam_start)
-    x = np.stack([start(a[None])[0].reshape(-1, 2) * s @ R.T + c for a, (c, s, R) in zip(norm468, sims)])
+    x = np.stack([start_landmarks(start, a, sim) for a, sim in zip(norm468, sims)])
     rng = np.random.default_rng(seed)
     idx = np.concatenate([np.arange(n)] * (restarts + 1))
     x = np.concatenate([x] + [x + rng.normal(0, restart_px, x.shape) + rng.normal(0, restart_px, (n, 1, 2))
@@ -256,9 +270,9 @@ def train_face_regressor(images: list[np.ndarray], points468: np.ndarray, landma
         feats = np.stack([patch_features(greys[i], x[j], half, sims[i][2]) for j, i in enumerate(idx)])  # (N, 68, F)
         d = np.stack([(p68[i] - x[j]) @ sims[i][2] / sims[i][1] * 100.0 for j, i in enumerate(idx)])  # face frame, % of s
         lins = [ridge(feats[:, m], d[:, m], lam_stage) for m in range(p68.shape[1])]
-        lin = Linear(*(np.stack([getattr(l, f) for l in lins]) for f in ("x_mean", "x_scale", "weight", "y_mean")))
+        lin = Linear(*(np.stack([getattr(l, f) for l in lins]) for f in LINEAR_FIELDS))
         stages.append((float(half), lin))
-        step = np.einsum("nmf,mfq->nmq", (feats - lin.x_mean) / lin.x_scale, lin.weight) + lin.y_mean
+        step = stage_step(lin, feats)
         x = x + np.stack([step[j] / 100.0 * sims[i][1] @ sims[i][2].T for j, i in enumerate(idx)])
     log(f"refined: landmark error {np.linalg.norm(x[:n] - p68, axis=2).mean():.3f} px (training heads)")
     reg = FaceRegressor(face_scale, ref468, ref68, start, tuple(stages), Linear(0, 1, 0, 0), identity_modes)
@@ -267,4 +281,5 @@ def train_face_regressor(images: list[np.ndarray], points468: np.ndarray, landma
 
 
 __all__ = ["FaceRegressor", "FaceEstimate", "Linear", "ridge", "patch_features", "patch_features_reference",
-           "regress_face", "refine_landmarks", "load_face_regressor", "save_face_regressor", "train_face_regressor"]
+           "regress_face", "refine_landmarks", "start_landmarks", "stage_step", "load_face_regressor",
+           "save_face_regressor", "train_face_regressor"]

@@ -6,7 +6,7 @@ import pytest
 
 from neuhead.data.face_regressor import (GRID, load_face_regressor, normalised, patch_features,
                                          patch_features_reference, refine_landmarks, regress_face, ridge,
-                                         save_face_regressor, similarity_to)
+                                         save_face_regressor, similarity_to, start_landmarks)
 
 
 def test_patch_features_match_the_reference():
@@ -74,8 +74,7 @@ def test_it_reads_an_unseen_head_better_than_its_start(unseen_render):
     reg = load_face_regressor()
     est = regress_face(reg, s.scene.images[0], pts)
     truth = s.scene.world_cameras().project(s.gt.vertices[s.gt.landmarks68])[0][0]
-    c, sc, R = similarity_to(pts, reg.ref468)
-    start = reg.start(((pts - c) / sc @ R).ravel()[None])[0].reshape(-1, 2) * sc @ R.T + c
+    start = start_landmarks(reg.start, normalised(pts, reg.ref468), similarity_to(pts, reg.ref468))
     err = np.linalg.norm(est.landmarks - truth, axis=1).mean()
     err_start = np.linalg.norm(start - truth, axis=1).mean()
     assert err < 0.85 * err_start and err < 1.2, (err, err_start)
